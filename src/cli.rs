@@ -1,0 +1,99 @@
+//! Command-line flags (clap derive), one `Args` struct per subcommand. Commands turn these into
+//! typed configs before any work starts; the library never sees a flag string.
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "flowconx", version = crate_version_line(), about = "Flow embeddings and service classification for encrypted traffic, without DPI")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn crate_version_line() -> &'static str {
+    // Computed once: asks libtorch whether CUDA / MPS are usable.
+    static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| flowconx::runtime::version_line().trim_start_matches("flowconx ").to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Kaggle "5G Traffic Datasets" packet exports (<Service>/<App>/<file>.csv) → flow-window rows
+    #[command(name = "prepare-5g")]
+    Prepare5g(Prepare5gArgs),
+    /// CESNET-QUIC22 daily flows-*.csv.gz → rows, balanced per service
+    #[command(name = "prepare-cesnet")]
+    PrepareCesnet(PrepareCesnetArgs),
+    /// Concatenate processed files (schema-checked) into one training file
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Prepare5gArgs {
+    /// Dataset root holding <Service>/<App>/<file>.csv
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output CSV (`-` for stdout)
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Window length in seconds (one row per capture per window)
+    #[arg(long, default_value_t = 10.0)]
+    pub window_seconds: f64,
+    /// Packets kept in each row's sequences (statistics cover all packets of the window)
+    #[arg(long, default_value_t = 128)]
+    pub max_packets: usize,
+    /// Packets parsed per chunk; bounds memory whatever the file size
+    #[arg(long, default_value_t = 65_536)]
+    pub chunk_rows: usize,
+    /// Only the first N capture files (sorted order)
+    #[arg(long)]
+    pub limit_files: Option<usize>,
+    /// CSV `app,service` overriding the service of listed apps
+    #[arg(long)]
+    pub service_map: Option<PathBuf>,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrepareCesnetArgs {
+    /// Folder searched for flows-*.csv.gz (or one such file)
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output CSV (`-` for stdout)
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Rows kept per service (uniform sample of all rows scanned)
+    #[arg(long, default_value_t = 15_000)]
+    pub rows_per_service: usize,
+    /// Kept for compatibility with FlowCon-X's flag; memory is bounded by the reservoirs and the
+    /// CSV reader's buffer, not by a row count
+    #[arg(long, default_value_t = 200_000)]
+    pub chunk_rows: usize,
+    /// Only the first N files (sorted order)
+    #[arg(long)]
+    pub limit_files: Option<usize>,
+    /// Seed of the reservoir sample
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// CSV `app,service` overriding the CATEGORY mapping of listed apps
+    #[arg(long)]
+    pub service_map: Option<PathBuf>,
+    /// Packets kept in each row's sequences (CESNET PPI holds at most 30)
+    #[arg(long, default_value_t = 128)]
+    pub max_packets: usize,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output CSV (`-` for stdout)
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Processed files to concatenate, in order
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}

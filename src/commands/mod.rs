@@ -1,0 +1,17 @@
+//! One module per subcommand: orchestration only (configs in, library calls, summaries out).
+pub mod merge;
+pub mod prepare_5g;
+pub mod prepare_cesnet;
+
+use std::collections::BTreeMap;
+
+/// `service → count` as an aligned table, for stderr summaries.
+pub(crate) fn format_counts(title: &str, counts: &BTreeMap<String, u64>) -> String {
+    let width = counts.keys().map(|k| k.len()).max().unwrap_or(0).max(title.len());
+    let mut s = format!("{title:<width$}  rows\n");
+    for (k, v) in counts {
+        s.push_str(&format!("{k:<width$}  {v}\n"));
+    }
+    s.push_str(&format!("{:<width$}  {}\n", "total", counts.values().sum::<u64>()));
+    s
+}

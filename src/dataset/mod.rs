@@ -1,0 +1,2 @@
+//! Reading processed rows, sampling, splits.
+pub mod reservoir;

@@ -1,0 +1,2 @@
+//! Flow keys, flow tables and time windows.
+pub mod windows;

@@ -1,0 +1,386 @@
+//! CESNET-QUIC22 daily files (`flows-YYYYMMDD.csv.gz`): streamed through a multi-member gzip
+//! decoder, columns found by header name, `PPI` parsed by hand (no JSON parse per row).
+use crate::dataset::reservoir::{hash_str, priority, BottomK};
+use crate::error::{Error, Result};
+use crate::features::{FlowRow, WindowBuilder};
+use crate::labels::{cesnet_category_service, normalize_app, ServiceMap};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The packet-information sequence of one flow (≤ 30 packets in the dataset).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ppi {
+    pub ipt_ms: Vec<i64>,
+    pub dirs: Vec<i8>,
+    pub sizes: Vec<u32>,
+}
+
+/// Parse `[[ipt…], [dir…], [size…]]` (spaces anywhere). Returns why it is malformed on failure.
+pub fn parse_ppi(s: &[u8]) -> std::result::Result<Ppi, &'static str> {
+    let mut p = Cursor { s, i: 0 };
+    p.expect(b'[')?;
+    let ipt = p.int_list()?;
+    p.expect(b',')?;
+    let dir = p.int_list()?;
+    p.expect(b',')?;
+    let size = p.int_list()?;
+    p.expect(b']')?;
+    p.ws();
+    if p.i != s.len() {
+        return Err("trailing characters after PPI");
+    }
+    if ipt.len() != dir.len() || ipt.len() != size.len() {
+        return Err("PPI lists of different lengths");
+    }
+    if ipt.is_empty() {
+        return Err("empty PPI");
+    }
+    if dir.iter().any(|&d| d != 1 && d != -1) {
+        return Err("PPI direction not ±1");
+    }
+    if size.iter().any(|&x| !(0..=u32::MAX as i64).contains(&x)) || ipt.iter().any(|&x| x < 0) {
+        return Err("negative PPI size or gap");
+    }
+    Ok(Ppi {
+        ipt_ms: ipt,
+        dirs: dir.into_iter().map(|d| d as i8).collect(),
+        sizes: size.into_iter().map(|x| x as u32).collect(),
+    })
+}
+
+struct Cursor<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    #[inline]
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+    fn expect(&mut self, c: u8) -> std::result::Result<(), &'static str> {
+        self.ws();
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err("malformed PPI")
+        }
+    }
+    fn int_list(&mut self) -> std::result::Result<Vec<i64>, &'static str> {
+        self.expect(b'[')?;
+        let mut v = Vec::with_capacity(30);
+        self.ws();
+        if self.s.get(self.i) == Some(&b']') {
+            self.i += 1;
+            return Ok(v);
+        }
+        loop {
+            self.ws();
+            let neg = self.s.get(self.i) == Some(&b'-');
+            if neg {
+                self.i += 1;
+            }
+            let start = self.i;
+            let mut x: i64 = 0;
+            while let Some(&c) = self.s.get(self.i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                x = x.checked_mul(10).and_then(|x| x.checked_add((c - b'0') as i64)).ok_or("PPI number too large")?;
+                self.i += 1;
+            }
+            if self.i == start {
+                return Err("malformed PPI number");
+            }
+            v.push(if neg { -x } else { x });
+            if v.len() > 10_000 {
+                return Err("PPI too long");
+            }
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(v);
+                }
+                _ => return Err("malformed PPI list"),
+            }
+        }
+    }
+}
+
+/// Settings of `prepare-cesnet`.
+#[derive(Debug, Clone)]
+pub struct CesnetConfig {
+    pub rows_per_service: usize,
+    pub seed: u64,
+    pub max_packets: usize,
+}
+
+/// Per-file (and merged) outcome: the reservoirs and the counts for the summary.
+#[derive(Debug)]
+pub struct CesnetScan {
+    pub scanned: u64,
+    pub dropped: BTreeMap<&'static str, u64>,
+    pub reservoirs: BTreeMap<String, BottomK<FlowRow>>,
+    pub bytes_decompressed: u64,
+}
+
+impl CesnetScan {
+    fn new() -> Self {
+        CesnetScan { scanned: 0, dropped: BTreeMap::new(), reservoirs: BTreeMap::new(), bytes_decompressed: 0 }
+    }
+
+    pub fn merge(&mut self, other: CesnetScan) {
+        self.scanned += other.scanned;
+        self.bytes_decompressed += other.bytes_decompressed;
+        for (k, v) in other.dropped {
+            *self.dropped.entry(k).or_default() += v;
+        }
+        for (svc, r) in other.reservoirs {
+            match self.reservoirs.get_mut(&svc) {
+                Some(mine) => mine.merge(r),
+                None => {
+                    self.reservoirs.insert(svc, r);
+                }
+            }
+        }
+    }
+
+    /// Scanned rows per service (kept or not).
+    pub fn seen_per_service(&self) -> BTreeMap<String, u64> {
+        self.reservoirs.iter().map(|(k, v)| (k.clone(), v.seen())).collect()
+    }
+
+    /// Kept rows, grouped by service (sorted), each group in input order.
+    pub fn into_rows(self) -> Vec<FlowRow> {
+        self.reservoirs.into_values().flat_map(|r| r.into_sorted()).collect()
+    }
+}
+
+/// Every `flows-*.csv.gz` below `input` (or `input` itself), sorted by path.
+pub fn discover(input: &Path) -> Result<Vec<PathBuf>> {
+    if input.is_file() {
+        return Ok(vec![input.to_path_buf()]);
+    }
+    if !input.is_dir() {
+        return Err(Error::input(input, "no such file or directory"));
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![input.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let e = e.map_err(|e| Error::io(&dir, e))?;
+            let p = e.path();
+            let ft = e.file_type().map_err(|e| Error::io(&p, e))?;
+            if ft.is_dir() {
+                stack.push(p);
+            } else {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("flows-") && name.ends_with(".csv.gz") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+struct Cols {
+    app: usize,
+    category: usize,
+    ppi: usize,
+    duration: Option<usize>,
+    bytes: Option<usize>,
+    bytes_rev: Option<usize>,
+    packets: Option<usize>,
+    packets_rev: Option<usize>,
+    protocol: Option<usize>,
+}
+
+fn num(rec: &csv::ByteRecord, col: Option<usize>) -> Option<f64> {
+    let b = rec.get(col?)?;
+    std::str::from_utf8(b).ok()?.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// Byte counter between the gzip decoder and the CSV reader, for progress.
+struct Counting<R> {
+    inner: R,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Scan one daily file into per-service reservoirs. `file_index` orders output across files.
+pub fn scan_file(
+    path: &Path,
+    file_index: u64,
+    cfg: &CesnetConfig,
+    services: &ServiceMap,
+    compressed_progress: &dyn Fn(u64),
+) -> Result<CesnetScan> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let raw = Counting { inner: std::io::BufReader::with_capacity(1 << 20, file), count: compressed.clone() };
+    let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, raw));
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(gz);
+    let read_err = |e: csv::Error, line: u64| -> Error {
+        match e.kind() {
+            csv::ErrorKind::Io(io) => Error::offset(
+                path,
+                compressed.load(std::sync::atomic::Ordering::Relaxed),
+                format!("gzip stream broken near compressed byte offset (line {line}): {io}"),
+            ),
+            _ => Error::line(path, line, e.to_string()),
+        }
+    };
+    let headers = rdr.byte_headers().map_err(|e| read_err(e, 1))?.clone();
+    let find = |n: &str| headers.iter().position(|h| h == n.as_bytes());
+    let need = |n: &str| find(n).ok_or_else(|| Error::MissingColumn { path: path.to_path_buf(), column: n.into() });
+    let cols = Cols {
+        app: need("APP")?,
+        category: need("CATEGORY")?,
+        ppi: need("PPI")?,
+        duration: find("DURATION"),
+        bytes: find("BYTES"),
+        bytes_rev: find("BYTES_REV"),
+        packets: find("PACKETS"),
+        packets_rev: find("PACKETS_REV"),
+        protocol: find("PROTOCOL"),
+    };
+    let capture = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_hash = hash_str(&capture);
+    let mut scan = CesnetScan::new();
+    let mut rec = csv::ByteRecord::new();
+    let mut row_index: u64 = 0;
+    let mut builder = WindowBuilder::new(cfg.max_packets);
+    let mut app_cache: (Vec<u8>, Vec<u8>, String, String) = Default::default();
+    let mut last_reported = 0u64;
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(read_err(e, line + 1)),
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(line);
+        scan.scanned += 1;
+        let idx = row_index;
+        row_index += 1;
+        let app_b = rec.get(cols.app).unwrap_or(b"");
+        let cat_b = rec.get(cols.category).unwrap_or(b"");
+        if app_b != app_cache.0.as_slice() || cat_b != app_cache.1.as_slice() {
+            let app = normalize_app(&String::from_utf8_lossy(app_b));
+            let cat = String::from_utf8_lossy(cat_b);
+            let service = match services.get(&app).or_else(|| cesnet_category_service(&cat)) {
+                Some(s) => s.to_string(),
+                None => {
+                    return Err(Error::line(
+                        path,
+                        line,
+                        format!("CATEGORY `{cat}` (APP `{app}`) has no service; map the app with --service-map"),
+                    ))
+                }
+            };
+            app_cache = (app_b.to_vec(), cat_b.to_vec(), app, service);
+        }
+        let ppi = match parse_ppi(rec.get(cols.ppi).unwrap_or(b"")) {
+            Ok(p) => p,
+            Err(why) => {
+                *scan.dropped.entry(why).or_default() += 1;
+                continue;
+            }
+        };
+        let service = &app_cache.3;
+        let reservoir = match scan.reservoirs.get_mut(service) {
+            Some(r) => r,
+            None => scan.reservoirs.entry(service.clone()).or_insert_with(|| BottomK::new(cfg.rows_per_service)),
+        };
+        let prio = priority(cfg.seed, &[file_hash, idx]);
+        let order = (file_index << 40) | idx;
+        if !reservoir.would_keep(prio, order) {
+            reservoir.count_seen();
+            continue;
+        }
+        let row = ppi_row(&ppi, &rec, &cols, &mut builder, &app_cache.2, service, &capture);
+        reservoir.offer(prio, order, row);
+        if scan.scanned - last_reported >= 65_536 {
+            compressed_progress(compressed.load(std::sync::atomic::Ordering::Relaxed));
+            last_reported = scan.scanned;
+        }
+    }
+    compressed_progress(compressed.load(std::sync::atomic::Ordering::Relaxed));
+    scan.bytes_decompressed = rdr.position().byte();
+    Ok(scan)
+}
+
+/// A CESNET flow → canonical row. Sequences, length std and IAT statistics come from the PPI
+/// packets; packet totals, duration, rates and mean packet size from the flow's own counters
+/// (PACKETS, BYTES, DURATION, …) where the file has them.
+fn ppi_row(
+    ppi: &Ppi,
+    rec: &csv::ByteRecord,
+    cols: &Cols,
+    b: &mut WindowBuilder,
+    app: &str,
+    service: &str,
+    capture: &str,
+) -> FlowRow {
+    b.reset();
+    let mut t_us = 0i64;
+    for i in 0..ppi.sizes.len() {
+        t_us += ppi.ipt_ms[i] * 1000;
+        b.push(t_us, ppi.sizes[i], ppi.dirs[i]);
+    }
+    let protocol = num(rec, cols.protocol).map(|p| p.clamp(0.0, 255.0) as u8).unwrap_or(17);
+    let mut row = b.finish(app, service, protocol, capture);
+    let (pk, pkr) = (num(rec, cols.packets), num(rec, cols.packets_rev));
+    let (by, byr) = (num(rec, cols.bytes), num(rec, cols.bytes_rev));
+    if let (Some(pk), Some(pkr)) = (pk, pkr) {
+        row.total_packets = pk + pkr;
+        row.total_fwd_packets = pk;
+        row.total_backward_packets = pkr;
+    }
+    if let Some(d) = num(rec, cols.duration) {
+        row.flow_duration = Some(d * 1000.0);
+    }
+    let secs = row.flow_duration.unwrap_or(0.0).max(1.0) / 1000.0;
+    if let (Some(by), Some(byr)) = (by, byr) {
+        let bytes = by + byr;
+        row.flow_bytes_per_s = Some(bytes / secs);
+        if row.total_packets > 0.0 {
+            row.packet_length_mean = Some(bytes / row.total_packets);
+        }
+    }
+    row.flow_packets_per_s = Some(row.total_packets / secs);
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppi_parses_with_spaces() {
+        let p = parse_ppi(b"[[0, 6,7], [1,-1, 1], [1200, 39 ,31]]").unwrap();
+        assert_eq!(p.ipt_ms, vec![0, 6, 7]);
+        assert_eq!(p.dirs, vec![1, -1, 1]);
+        assert_eq!(p.sizes, vec![1200, 39, 31]);
+    }
+
+    #[test]
+    fn malformed_ppi_is_an_error_not_a_panic() {
+        for bad in [&b""[..], b"[[0,1],[1,1],[5]]", b"[[0],[2],[5]]", b"[[0],[1],[5]", b"[[],[],[]]", b"[[x],[1],[5]]", b"[[0],[1],[5]]junk"] {
+            assert!(parse_ppi(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

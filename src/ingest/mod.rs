@@ -1,0 +1,4 @@
+//! Readers of raw sources into flat records.
+pub mod cesnet;
+pub mod fiveg;
+pub mod timefmt;
