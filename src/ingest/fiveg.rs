@@ -182,6 +182,7 @@ pub struct ExportReader<R: BufRead> {
     line: Vec<u8>,
     fields: Vec<(usize, usize)>,
     cache: [(Vec<u8>, u32); 2],
+    proto_cache: (Vec<u8>, u8),
     pending_first: Option<Vec<u8>>,
 }
 
@@ -213,6 +214,7 @@ impl<R: BufRead> ExportReader<R> {
             line: Vec::with_capacity(512),
             fields: Vec::with_capacity(16),
             cache: [(Vec::new(), NON_IP), (Vec::new(), NON_IP)],
+            proto_cache: (Vec::new(), 0),
             pending_first: None,
         };
         if first.starts_with(b"\"No.\"") || first.starts_with(b"No.,") {
@@ -360,7 +362,11 @@ impl<R: BufRead> ExportReader<R> {
             .ok_or_else(|| self.bad(format!("bad length `{}`", String::from_utf8_lossy(len))))?;
         let src = self.intern(0, src);
         let dst = self.intern(1, dst);
-        Ok(ExportPacket { ts_us, len, src, dst, proto: protocol_number(proto) })
+        // Protocol names repeat from packet to packet: look the table up only on a change.
+        if self.proto_cache.0 != proto {
+            self.proto_cache = (proto.to_vec(), protocol_number(proto));
+        }
+        Ok(ExportPacket { ts_us, len, src, dst, proto: self.proto_cache.1 })
     }
 
     /// Count a packet's endpoints for the handset vote.
@@ -420,6 +426,33 @@ mod tests {
         let mut r = ExportReader::new(Path::new("x.csv"), csv.as_bytes()).unwrap();
         let err = r.next_chunk(&mut Vec::new(), 10).unwrap_err().to_string();
         assert_eq!(err, "x.csv: line 2: bad length `sixty`");
+    }
+
+    #[test]
+    fn handset_guess_is_corrected_by_a_second_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        let mut text = String::from("\"No.\",\"Time\",\"Source\",\"Destination\",\"Protocol\",\"Length\",\"Info\"\n");
+        let mut line = |i: usize, src: &str, dst: &str| {
+            text.push_str(&format!("\"{i}\",\"2019-09-27 02:54:{:02}.000000\",\"{src}\",\"{dst}\",\"UDP\",\"{}\",\"\"\n", i, 100 + i));
+        };
+        // The first chunk (3 packets) only shows 10.0.0.5; the capture's handset is 192.168.1.2.
+        for i in 0..3 {
+            line(i, "10.0.0.5", "8.8.8.8");
+        }
+        for i in 3..13 {
+            if i % 2 == 0 { line(i, "192.168.1.2", "1.1.1.1") } else { line(i, "1.1.1.1", "192.168.1.2") }
+        }
+        std::fs::write(&path, text).unwrap();
+        let labels = CaptureLabels { app: "a".into(), service: "s".into(), capture: "c.csv".into() };
+        let cfg = FivegConfig { window_seconds: 60.0, max_packets: 32, chunk_rows: 3 };
+        let (rows, stats) = extract_capture(&path, &labels, &cfg).unwrap();
+        assert_eq!(stats.passes, 2);
+        assert_eq!(stats.handset, Some("192.168.1.2".parse().unwrap()));
+        assert_eq!((stats.used, stats.skipped_not_handset), (10, 3));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].directions[..3], [-1, 1, -1]);
+        assert_eq!(rows[0].protocol, 17);
     }
 
     #[test]
