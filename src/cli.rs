@@ -67,9 +67,8 @@ pub struct PrepareCesnetArgs {
     /// Rows kept per service (uniform sample of all rows scanned)
     #[arg(long, default_value_t = 15_000)]
     pub rows_per_service: usize,
-    /// Kept for compatibility with FlowCon-X's flag; memory is bounded by the reservoirs and the
-    /// CSV reader's buffer, not by a row count
-    #[arg(long, default_value_t = 200_000)]
+    /// Records per chunk handed from the decompressing thread to the row builder (memory bound)
+    #[arg(long, default_value_t = 8_192)]
     pub chunk_rows: usize,
     /// Only the first N files (sorted order)
     #[arg(long)]

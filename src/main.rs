@@ -46,6 +46,7 @@ impl From<cli::PrepareCesnetArgs> for flowconx::commands::prepare_cesnet::Config
             input: a.input,
             output: a.output,
             rows_per_service: a.rows_per_service,
+            chunk_rows: a.chunk_rows,
             limit_files: a.limit_files,
             seed: a.seed,
             service_map: a.service_map,

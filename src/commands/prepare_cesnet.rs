@@ -14,6 +14,7 @@ pub struct Config {
     pub input: PathBuf,
     pub output: PathBuf,
     pub rows_per_service: usize,
+    pub chunk_rows: usize,
     pub limit_files: Option<usize>,
     pub seed: u64,
     pub service_map: Option<PathBuf>,
@@ -22,8 +23,8 @@ pub struct Config {
 }
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
-    if cfg.max_packets == 0 {
-        anyhow::bail!("--max-packets must be at least 1");
+    if cfg.max_packets == 0 || cfg.chunk_rows == 0 {
+        anyhow::bail!("--max-packets and --chunk-rows must be at least 1");
     }
     let services = match &cfg.service_map {
         Some(p) => ServiceMap::load(p)?,
@@ -39,15 +40,15 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     let sizes: Vec<u64> = files.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).collect();
     let bar = crate::progress::bytes_bar(sizes.iter().sum(), cfg.quiet);
     bar.set_message(format!("{} files", files.len()));
-    let ccfg = CesnetConfig { rows_per_service: cfg.rows_per_service, seed: cfg.seed, max_packets: cfg.max_packets };
+    let ccfg = CesnetConfig { rows_per_service: cfg.rows_per_service, chunk_rows: cfg.chunk_rows, seed: cfg.seed, max_packets: cfg.max_packets };
     let scans: Vec<_> = files
         .par_iter()
         .enumerate()
         .map(|(i, p)| {
-            let last = std::cell::Cell::new(0u64);
+            let last = std::sync::atomic::AtomicU64::new(0);
             let report_delta = |pos: u64| {
-                bar.inc(pos.saturating_sub(last.get()));
-                last.set(pos);
+                let prev = last.swap(pos, std::sync::atomic::Ordering::Relaxed);
+                bar.inc(pos.saturating_sub(prev));
             };
             scan_file(p, i as u64, &ccfg, &services, &report_delta)
         })

@@ -110,6 +110,7 @@ impl WindowBuilder {
     pub fn is_empty(&self) -> bool {
         self.packets == 0
     }
+
     pub fn packets(&self) -> u64 {
         self.packets
     }

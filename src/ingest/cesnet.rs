@@ -116,6 +116,8 @@ impl Cursor<'_> {
 #[derive(Debug, Clone)]
 pub struct CesnetConfig {
     pub rows_per_service: usize,
+    /// Records handed from the decompressing thread to the row builder at a time.
+    pub chunk_rows: usize,
     pub seed: u64,
     pub max_packets: usize,
 }
@@ -221,15 +223,21 @@ impl<R: std::io::Read> std::io::Read for Counting<R> {
 }
 
 /// Scan one daily file into per-service reservoirs. `file_index` orders output across files.
+///
+/// A reader thread decompresses and splits records into chunks of `chunk_rows`, while this
+/// thread labels, samples and builds rows: one file keeps two cores busy, and memory is bounded
+/// by a few chunks whatever the file size.
 pub fn scan_file(
     path: &Path,
     file_index: u64,
     cfg: &CesnetConfig,
     services: &ServiceMap,
-    compressed_progress: &dyn Fn(u64),
+    compressed_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CesnetScan> {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::mpsc::sync_channel;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let compressed = std::sync::Arc::new(AtomicU64::new(0));
     let raw = Counting { inner: std::io::BufReader::with_capacity(1 << 20, file), count: compressed.clone() };
     let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, raw));
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(gz);
@@ -237,8 +245,8 @@ pub fn scan_file(
         match e.kind() {
             csv::ErrorKind::Io(io) => Error::offset(
                 path,
-                compressed.load(std::sync::atomic::Ordering::Relaxed),
-                format!("gzip stream broken near compressed byte offset (line {line}): {io}"),
+                compressed.load(Relaxed),
+                format!("gzip stream broken near this compressed byte offset (CSV line {line}): {io}"),
             ),
             _ => Error::line(path, line, e.to_string()),
         }
@@ -258,69 +266,122 @@ pub fn scan_file(
         protocol: find("PROTOCOL"),
     };
     let capture = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let file_hash = hash_str(&capture);
-    let mut scan = CesnetScan::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut row_index: u64 = 0;
-    let mut builder = WindowBuilder::new(cfg.max_packets);
-    let mut app_cache: (Vec<u8>, Vec<u8>, String, String) = Default::default();
-    let mut last_reported = 0u64;
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(read_err(e, line + 1)),
+    let chunk_rows = cfg.chunk_rows.max(1);
+    let mut state = FileState::new(file_index, hash_str(&capture), capture, cfg.max_packets);
+
+    std::thread::scope(|s| -> Result<CesnetScan> {
+        let (tx, rx) = sync_channel::<Result<Vec<csv::ByteRecord>>>(2);
+        let (back_tx, back_rx) = sync_channel::<Vec<csv::ByteRecord>>(4);
+        let reader = s.spawn(move || -> u64 {
+            loop {
+                let mut chunk = back_rx.try_recv().unwrap_or_default();
+                chunk.resize_with(chunk_rows, csv::ByteRecord::new);
+                let mut n = 0;
+                while n < chunk_rows {
+                    let line = rdr.position().line() + 1;
+                    match rdr.read_byte_record(&mut chunk[n]) {
+                        Ok(true) => n += 1,
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(read_err(e, line)));
+                            return rdr.position().byte();
+                        }
+                    }
+                }
+                let last = n < chunk_rows;
+                chunk.truncate(n);
+                if (n > 0 && tx.send(Ok(chunk)).is_err()) || last {
+                    return rdr.position().byte();
+                }
+            }
+        });
+        for msg in rx {
+            let chunk = msg?;
+            for rec in &chunk {
+                state.process(rec, &cols, cfg, services, path)?;
+            }
+            compressed_progress(compressed.load(Relaxed));
+            let _ = back_tx.try_send(chunk);
         }
-        let line = rec.position().map(|p| p.line()).unwrap_or(line);
-        scan.scanned += 1;
-        let idx = row_index;
-        row_index += 1;
+        let mut scan = state.scan;
+        scan.bytes_decompressed = reader.join().unwrap_or(0);
+        Ok(scan)
+    })
+}
+
+/// Per-file state of the row-processing side of `scan_file`.
+struct FileState {
+    scan: CesnetScan,
+    file_index: u64,
+    file_hash: u64,
+    capture: String,
+    row_index: u64,
+    builder: WindowBuilder,
+    // (raw APP, raw CATEGORY, normalised app, service) of the previous row: labels repeat.
+    labels: (Vec<u8>, Vec<u8>, String, String),
+}
+
+impl FileState {
+    fn new(file_index: u64, file_hash: u64, capture: String, max_packets: usize) -> Self {
+        FileState {
+            scan: CesnetScan::new(),
+            file_index,
+            file_hash,
+            capture,
+            row_index: 0,
+            builder: WindowBuilder::new(max_packets),
+            labels: Default::default(),
+        }
+    }
+
+    fn process(
+        &mut self,
+        rec: &csv::ByteRecord,
+        cols: &Cols,
+        cfg: &CesnetConfig,
+        services: &ServiceMap,
+        path: &Path,
+    ) -> Result<()> {
+        self.scan.scanned += 1;
+        let idx = self.row_index;
+        self.row_index += 1;
         let app_b = rec.get(cols.app).unwrap_or(b"");
         let cat_b = rec.get(cols.category).unwrap_or(b"");
-        if app_b != app_cache.0.as_slice() || cat_b != app_cache.1.as_slice() {
+        if app_b != self.labels.0.as_slice() || cat_b != self.labels.1.as_slice() {
             let app = normalize_app(&String::from_utf8_lossy(app_b));
             let cat = String::from_utf8_lossy(cat_b);
-            let service = match services.get(&app).or_else(|| cesnet_category_service(&cat)) {
-                Some(s) => s.to_string(),
-                None => {
-                    return Err(Error::line(
-                        path,
-                        line,
-                        format!("CATEGORY `{cat}` (APP `{app}`) has no service; map the app with --service-map"),
-                    ))
-                }
+            let Some(service) = services.get(&app).or_else(|| cesnet_category_service(&cat)) else {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                return Err(Error::line(
+                    path,
+                    line,
+                    format!("CATEGORY `{cat}` (APP `{app}`) has no service; map the app with --service-map"),
+                ));
             };
-            app_cache = (app_b.to_vec(), cat_b.to_vec(), app, service);
+            self.labels = (app_b.to_vec(), cat_b.to_vec(), app, service.to_string());
         }
         let ppi = match parse_ppi(rec.get(cols.ppi).unwrap_or(b"")) {
             Ok(p) => p,
             Err(why) => {
-                *scan.dropped.entry(why).or_default() += 1;
-                continue;
+                *self.scan.dropped.entry(why).or_default() += 1;
+                return Ok(());
             }
         };
-        let service = &app_cache.3;
-        let reservoir = match scan.reservoirs.get_mut(service) {
+        let service = &self.labels.3;
+        let reservoir = match self.scan.reservoirs.get_mut(service) {
             Some(r) => r,
-            None => scan.reservoirs.entry(service.clone()).or_insert_with(|| BottomK::new(cfg.rows_per_service)),
+            None => self.scan.reservoirs.entry(service.clone()).or_insert_with(|| BottomK::new(cfg.rows_per_service)),
         };
-        let prio = priority(cfg.seed, &[file_hash, idx]);
-        let order = (file_index << 40) | idx;
+        let prio = priority(cfg.seed, &[self.file_hash, idx]);
+        let order = (self.file_index << 40) | idx;
         if !reservoir.would_keep(prio, order) {
             reservoir.count_seen();
-            continue;
+            return Ok(());
         }
-        let row = ppi_row(&ppi, &rec, &cols, &mut builder, &app_cache.2, service, &capture);
+        let row = ppi_row(&ppi, rec, cols, &mut self.builder, &self.labels.2, service, &self.capture);
         reservoir.offer(prio, order, row);
-        if scan.scanned - last_reported >= 65_536 {
-            compressed_progress(compressed.load(std::sync::atomic::Ordering::Relaxed));
-            last_reported = scan.scanned;
-        }
+        Ok(())
     }
-    compressed_progress(compressed.load(std::sync::atomic::Ordering::Relaxed));
-    scan.bytes_decompressed = rdr.position().byte();
-    Ok(scan)
 }
 
 /// A CESNET flow → canonical row. Sequences, length std and IAT statistics come from the PPI
