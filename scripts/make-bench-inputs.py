@@ -5,14 +5,13 @@
          Each capture of the 5G export tree is repeated, every copy shifted by whole days
          (both the Wireshark CSV and the tab-separated layout), until the tree holds ~target MB.
   cesnet <src-dir> <out-dir> <files> <MB-per-file>
-         The real CESNET-QUIC22 rows are repeated (IDs renumbered) into <files> daily
-         flows-*.csv.gz files of ~MB-per-file uncompressed each, written with `gzip -1`.
+         The real CESNET-QUIC22 rows are repeated into <files> daily flows-*.csv.gz files of
+         ~MB-per-file uncompressed each (multi-member gzip, like concatenated dataset parts).
 """
 import datetime as dt
 import gzip
 import os
 import re
-import subprocess
 import sys
 
 ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2}) ")
@@ -70,6 +69,8 @@ def fiveg(src, out, target_mb):
 
 
 def cesnet(src, out, nfiles, mb_per_file):
+    """Repeat the real rows: one gzip member of ~8 MB of rows, written once, then concatenated
+    (a multi-member gzip file, as gzip/zcat and the dataset readers accept) up to the size."""
     rows, header = [], None
     for root, _, names in sorted(os.walk(src)):
         for n in sorted(names):
@@ -78,28 +79,21 @@ def cesnet(src, out, nfiles, mb_per_file):
                     lines = fh.read().splitlines()
                 header = lines[0]
                 rows.extend(lines[1:])
-    block = [r.split(",", 1)[1] for r in rows]  # drop ID, renumbered below
-    block_bytes = sum(len(r) + 12 for r in block)
-    reps = max(1, int(mb_per_file * 1e6 / block_bytes))
+    block, size = [], 0
+    while size < 8e6:
+        for r in rows:
+            block.append(r + "\n")
+            size += len(r) + 1
+    body = gzip.compress("".join(block).encode(), compresslevel=6)
+    head = gzip.compress((header + "\n").encode(), compresslevel=6)
+    reps = max(1, int(mb_per_file * 1e6 / size))
     day = dt.date(2022, 10, 31)
-    procs = []
     for i in range(nfiles):
         d = day + dt.timedelta(days=i)
-        dest = os.path.join(out, f"flows-{d.strftime('%Y%m%d')}.csv.gz")
-        with open(dest, "wb") as o:
-            p = subprocess.Popen(["gzip", "-1", "-c"], stdin=subprocess.PIPE, stdout=o)
-            p.stdin.write((header + "\n").encode())
-            next_id = i * 10**9
+        with open(os.path.join(out, f"flows-{d.strftime('%Y%m%d')}.csv.gz"), "wb") as o:
+            o.write(head)
             for _ in range(reps):
-                chunk = []
-                for r in block:
-                    chunk.append(f"{next_id},{r}\n")
-                    next_id += 1
-                p.stdin.write("".join(chunk).encode())
-            p.stdin.close()
-            procs.append(p)
-    for p in procs:
-        p.wait()
+                o.write(body)
     print(f"cesnet: {nfiles} files x {reps * len(block)} rows", file=sys.stderr)
 
 

@@ -115,17 +115,35 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map(fmt_f64).unwrap_or_default()
 }
 
-fn join_f32(xs: &[f32], decimals: usize) -> String {
+/// `;`-joined values with at most `decimals` (≤ 6) decimals, trailing zeros trimmed. Written
+/// through integers (no float formatting per value): the hot path of every extractor.
+fn join_f32(xs: &[f32], decimals: u32) -> String {
+    let scale = 10i64.pow(decimals.min(6));
     let mut s = String::with_capacity(xs.len() * 6);
+    let mut buf = itoa::Buffer::new();
     for (i, x) in xs.iter().enumerate() {
         if i > 0 {
             s.push(';');
         }
-        if decimals == 0 && x.fract() == 0.0 {
-            s.push_str(&format!("{}", *x as i64));
-        } else {
-            let v = format!("{:.*}", decimals.max(1), x);
-            s.push_str(v.trim_end_matches('0').trim_end_matches('.'));
+        let v = (*x as f64 * scale as f64).round() as i64;
+        if v < 0 {
+            s.push('-');
+        }
+        let v = v.unsigned_abs();
+        s.push_str(buf.format(v / scale as u64));
+        let mut frac = v % scale as u64;
+        if frac != 0 {
+            let mut width = decimals.min(6) as usize;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            s.push('.');
+            let digits = buf.format(frac);
+            for _ in digits.len()..width {
+                s.push('0');
+            }
+            s.push_str(digits);
         }
     }
     s
@@ -435,6 +453,13 @@ mod tests {
         let data = wtr.into_inner().unwrap();
         let back2 = RowReader::new(Path::new("t"), &data[..]).unwrap().next_row().unwrap().unwrap();
         assert_eq!(back2, row);
+    }
+
+    #[test]
+    fn sequences_format_exactly() {
+        assert_eq!(join_f32(&[0.0, 41.203, 0.04, 1.5, 12.0, 0.001, -2.25], 3), "0;41.203;0.04;1.5;12;0.001;-2.25");
+        assert_eq!(join_f32(&[1514.0, 66.0], 0), "1514;66");
+        assert_eq!(join_i8(&[1, -1]), "1;-1");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! As CSV" (quoted, with header) and the headerless tab-separated `time, source, destination,
 //! length` layout of its Amazon Prime captures. Both sit under `.csv` names, so the layout is
 //! sniffed from the first line. Files are streamed in chunks of at most `chunk_rows` packets.
-use super::timefmt::{parse_tshark_abs_time, parse_wireshark_time};
+use super::timefmt::{parse_tshark_abs_time, DateCache};
 use crate::error::{Error, Result};
 use rustc_hash::FxHashMap;
 use std::io::BufRead;
@@ -120,8 +120,18 @@ pub fn protocol_number(name: &[u8]) -> u8 {
     }
 }
 
+/// Outcome of splitting a CSV record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    Done,
+    /// A quoted field is still open: the record continues on the next line.
+    Open,
+    /// Text after a closing quote that is not a separator.
+    Bad,
+}
+
 /// Split one CSV record into raw field slices (quotes stripped, doubled quotes left as is).
-fn split_csv(line: &[u8], out: &mut Vec<(usize, usize)>) -> bool {
+fn split_csv(line: &[u8], out: &mut Vec<(usize, usize)>) -> Split {
     out.clear();
     let n = line.len();
     let mut i = 0;
@@ -141,21 +151,21 @@ fn split_csv(line: &[u8], out: &mut Vec<(usize, usize)>) -> bool {
                         i = q + 1;
                         break;
                     }
-                    None => return false, // unterminated quote
+                    None => return Split::Open,
                 }
             }
             if i == n {
-                return true;
+                return Split::Done;
             }
             if line[i] != b',' {
-                return false;
+                return Split::Bad;
             }
             i += 1;
         } else {
             let end = memchr::memchr(b',', &line[i..]).map(|p| i + p).unwrap_or(n);
             out.push((i, end));
             if end == n {
-                return true;
+                return Split::Done;
             }
             i = end + 1;
         }
@@ -182,8 +192,17 @@ pub struct ExportReader<R: BufRead> {
     line: Vec<u8>,
     fields: Vec<(usize, usize)>,
     cache: [(Vec<u8>, u32); 2],
-    proto_cache: (Vec<u8>, u8),
+    protocols: FxHashMap<Box<[u8]>, u8>,
+    dates: DateCache,
     pending_first: Option<Vec<u8>>,
+}
+
+fn trimmed(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    &line[..end]
 }
 
 fn trim_eol(line: &mut Vec<u8>) {
@@ -214,11 +233,12 @@ impl<R: BufRead> ExportReader<R> {
             line: Vec::with_capacity(512),
             fields: Vec::with_capacity(16),
             cache: [(Vec::new(), NON_IP), (Vec::new(), NON_IP)],
-            proto_cache: (Vec::new(), 0),
+            protocols: FxHashMap::default(),
+            dates: DateCache::default(),
             pending_first: None,
         };
         if first.starts_with(b"\"No.\"") || first.starts_with(b"No.,") {
-            if !split_csv(&first, &mut me.fields) {
+            if split_csv(&first, &mut me.fields) != Split::Done {
                 return Err(Error::line(path, 1, "malformed CSV header"));
             }
             let names: Vec<&[u8]> = me.fields.iter().map(|&(a, b)| &first[a..b]).collect();
@@ -251,15 +271,22 @@ impl<R: BufRead> ExportReader<R> {
         self.layout
     }
 
+    /// Intern through a cache of the last two distinct addresses: a conversation's packets
+    /// alternate between the same two endpoints, so both directions hit.
     #[inline]
-    fn intern(&mut self, slot: usize, text: &[u8]) -> u32 {
-        if self.cache[slot].0 == text {
-            return self.cache[slot].1;
+    fn intern(&mut self, text: &[u8]) -> u32 {
+        if self.cache[0].0 == text {
+            return self.cache[0].1;
+        }
+        if self.cache[1].0 == text {
+            self.cache.swap(0, 1);
+            return self.cache[0].1;
         }
         let id = self.book.intern(text);
-        self.cache[slot].0.clear();
-        self.cache[slot].0.extend_from_slice(text);
-        self.cache[slot].1 = id;
+        self.cache.swap(0, 1);
+        self.cache[0].0.clear();
+        self.cache[0].0.extend_from_slice(text);
+        self.cache[0].1 = id;
         id
     }
 
@@ -281,9 +308,17 @@ impl<R: BufRead> ExportReader<R> {
                 return Ok(false);
             }
             self.line_no += 1;
-            // A quoted field may hold a newline: keep reading while quotes are unbalanced.
-            if self.layout == Layout::WiresharkCsv && memchr::memchr_iter(b'"', &self.line).count() % 2 == 1 {
-                continue;
+            if self.layout == Layout::WiresharkCsv {
+                // A quoted field may hold a newline: read on until the record splits cleanly.
+                let mut fields = std::mem::take(&mut self.fields);
+                let body = trimmed(&self.line);
+                let split = if body.is_empty() { Split::Done } else { split_csv(body, &mut fields) };
+                self.fields = fields;
+                match split {
+                    Split::Done => {}
+                    Split::Open => continue,
+                    Split::Bad => return Err(Error::line(&self.path, self.line_no, "malformed CSV record (text after a closing quote)")),
+                }
             }
             trim_eol(&mut self.line);
             if self.line.is_empty() {
@@ -320,11 +355,8 @@ impl<R: BufRead> ExportReader<R> {
     fn parse_fields(&mut self, line: &[u8]) -> Result<ExportPacket> {
         let (time, src, dst, len, proto): (&[u8], &[u8], &[u8], &[u8], &[u8]) = match self.layout {
             Layout::WiresharkCsv => {
-                let mut fields = std::mem::take(&mut self.fields);
-                if !split_csv(line, &mut fields) {
-                    self.fields = fields;
-                    return Err(self.bad("malformed CSV record (unbalanced quotes)"));
-                }
+                // `read_record` already split the record into `self.fields`.
+                let fields = std::mem::take(&mut self.fields);
                 let Some(c) = self.cols else { return Err(self.bad("no header")) };
                 let get = |i: usize| fields.get(i).map(|&(a, b)| &line[a..b]);
                 let need = [c.time, c.src, c.dst, c.len].into_iter().max().unwrap_or(0);
@@ -352,7 +384,7 @@ impl<R: BufRead> ExportReader<R> {
             }
         };
         let ts_us = match self.layout {
-            Layout::WiresharkCsv => parse_wireshark_time(time),
+            Layout::WiresharkCsv => self.dates.parse_wireshark(time),
             Layout::TabSeparated => parse_tshark_abs_time(time),
         }
         .ok_or_else(|| self.bad(format!("bad time `{}`", String::from_utf8_lossy(time))))?;
@@ -360,13 +392,18 @@ impl<R: BufRead> ExportReader<R> {
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok())
             .ok_or_else(|| self.bad(format!("bad length `{}`", String::from_utf8_lossy(len))))?;
-        let src = self.intern(0, src);
-        let dst = self.intern(1, dst);
-        // Protocol names repeat from packet to packet: look the table up only on a change.
-        if self.proto_cache.0 != proto {
-            self.proto_cache = (proto.to_vec(), protocol_number(proto));
-        }
-        Ok(ExportPacket { ts_us, len, src, dst, proto: self.proto_cache.1 })
+        let src = self.intern(src);
+        let dst = self.intern(dst);
+        // A capture uses a handful of protocol names: look each up in the table once.
+        let proto = match self.protocols.get(proto) {
+            Some(&p) => p,
+            None => {
+                let p = protocol_number(proto);
+                self.protocols.insert(proto.into(), p);
+                p
+            }
+        };
+        Ok(ExportPacket { ts_us, len, src, dst, proto })
     }
 
     /// Count a packet's endpoints for the handset vote.
@@ -389,10 +426,11 @@ mod tests {
     fn csv_split_handles_quotes_and_commas() {
         let line = br#""1","2019-09-27 02:54:26.080774","10.0.0.1","8.8.8.8","DNS","74","Standard query 0x1 A a.b, ""x"" y""#;
         let mut f = Vec::new();
-        assert!(split_csv(line, &mut f));
+        assert_eq!(split_csv(line, &mut f), Split::Done);
         assert_eq!(f.len(), 7);
         assert_eq!(&line[f[4].0..f[4].1], b"DNS");
-        assert!(!split_csv(br#""1","2"#, &mut f));
+        assert_eq!(split_csv(br#""1","2"#, &mut f), Split::Open);
+        assert_eq!(split_csv(br#""1"x,"2""#, &mut f), Split::Bad);
     }
 
     #[test]

@@ -59,17 +59,40 @@ fn time_of_day_us(b: &[u8]) -> Option<i64> {
 /// Wireshark CSV `Time`: `2019-09-27 02:54:26.080774` (absolute) or `12.345678` (seconds
 /// since the first packet).
 pub fn parse_wireshark_time(b: &[u8]) -> Option<i64> {
-    if b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T') {
-        let y = digits(&b[0..4])? as i64;
-        let m = digits(&b[5..7])? as u32;
-        let d = digits(&b[8..10])? as u32;
-        if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-            return None;
+    DateCache::default().parse_wireshark(b)
+}
+
+/// Remembers the last date seen: consecutive packets share it, so the calendar arithmetic runs
+/// once per day of capture rather than once per packet.
+#[derive(Debug, Default, Clone)]
+pub struct DateCache {
+    date: [u8; 10],
+    days: Option<i64>,
+}
+
+impl DateCache {
+    pub fn parse_wireshark(&mut self, b: &[u8]) -> Option<i64> {
+        if b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T') {
+            let days = match self.days {
+                Some(d) if self.date == b[..10] => d,
+                _ => {
+                    let y = digits(&b[0..4])? as i64;
+                    let m = digits(&b[5..7])? as u32;
+                    let d = digits(&b[8..10])? as u32;
+                    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+                        return None;
+                    }
+                    let days = days_from_civil(y, m, d);
+                    self.date.copy_from_slice(&b[..10]);
+                    self.days = Some(days);
+                    days
+                }
+            };
+            let tod = time_of_day_us(&b[11..])?;
+            return Some(days * 86_400_000_000 + tod);
         }
-        let tod = time_of_day_us(&b[11..])?;
-        return Some(days_from_civil(y, m, d) * 86_400_000_000 + tod);
+        parse_seconds(b)
     }
-    parse_seconds(b)
 }
 
 /// `123.456789` seconds → µs.
