@@ -81,6 +81,11 @@ impl ServiceMap {
         Ok(ServiceMap { map })
     }
 
+    /// `load` when a map is given, else an empty map.
+    pub fn load_opt(path: Option<&Path>) -> Result<Self> {
+        path.map(Self::load).unwrap_or_else(|| Ok(Self::default()))
+    }
+
     pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
         ServiceMap { map: pairs.into_iter().map(|(a, s)| (normalize_app(&a), s)).collect() }
     }

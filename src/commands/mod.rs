@@ -15,3 +15,19 @@ pub(crate) fn format_counts(title: &str, counts: &BTreeMap<String, u64>) -> Stri
     s.push_str(&format!("{:<width$}  {}\n", "total", counts.values().sum::<u64>()));
     s
 }
+
+/// Apply `--limit-files` and refuse an empty selection, naming the input and what was looked for.
+pub(crate) fn select_files<T>(
+    mut files: Vec<T>,
+    limit: Option<usize>,
+    input: &std::path::Path,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    if let Some(n) = limit {
+        files.truncate(n);
+    }
+    if files.is_empty() {
+        return Err(crate::Error::input(input, format!("no {what} found")).into());
+    }
+    Ok(files)
+}

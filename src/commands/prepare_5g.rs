@@ -28,17 +28,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     if cfg.max_packets == 0 || cfg.chunk_rows == 0 {
         anyhow::bail!("--max-packets and --chunk-rows must be at least 1");
     }
-    let services = match &cfg.service_map {
-        Some(p) => ServiceMap::load(p)?,
-        None => ServiceMap::default(),
-    };
-    let mut files = discover(&cfg.input)?;
-    if let Some(n) = cfg.limit_files {
-        files.truncate(n);
-    }
-    if files.is_empty() {
-        return Err(Error::input(&cfg.input, "no capture files found (expected <Service>/<App>/<file>.csv)").into());
-    }
+    let services = ServiceMap::load_opt(cfg.service_map.as_deref())?;
+    let files = super::select_files(discover(&cfg.input)?, cfg.limit_files, &cfg.input, "capture files (expected <Service>/<App>/<file>.csv)")?;
     // Resolve every label before reading any packet, so a mapping error costs nothing.
     let mut jobs = Vec::with_capacity(files.len());
     for f in &files {

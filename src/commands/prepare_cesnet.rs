@@ -1,5 +1,4 @@
 //! `flowconx prepare-cesnet`: CESNET-QUIC22 daily files → a balanced, seeded sample of rows.
-use crate::error::Error;
 use crate::features::RowWriter;
 use crate::ingest::cesnet::{discover, scan_file, CesnetConfig};
 use crate::labels::ServiceMap;
@@ -26,17 +25,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     if cfg.max_packets == 0 || cfg.chunk_rows == 0 {
         anyhow::bail!("--max-packets and --chunk-rows must be at least 1");
     }
-    let services = match &cfg.service_map {
-        Some(p) => ServiceMap::load(p)?,
-        None => ServiceMap::default(),
-    };
-    let mut files = discover(&cfg.input)?;
-    if let Some(n) = cfg.limit_files {
-        files.truncate(n);
-    }
-    if files.is_empty() {
-        return Err(Error::input(&cfg.input, "no flows-*.csv.gz files found").into());
-    }
+    let services = ServiceMap::load_opt(cfg.service_map.as_deref())?;
+    let files = super::select_files(discover(&cfg.input)?, cfg.limit_files, &cfg.input, "flows-*.csv.gz files")?;
     let sizes: Vec<u64> = files.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).collect();
     let bar = crate::progress::bytes_bar(sizes.iter().sum(), cfg.quiet);
     bar.set_message(format!("{} files", files.len()));
