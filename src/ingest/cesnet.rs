@@ -85,12 +85,17 @@ impl Cursor<'_> {
             }
             let start = self.i;
             let mut x: i64 = 0;
+            // ≤ 18 digits cannot overflow an i64, so no checked arithmetic per digit.
             while let Some(&c) = self.s.get(self.i) {
-                if !c.is_ascii_digit() {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
                     break;
                 }
-                x = x.checked_mul(10).and_then(|x| x.checked_add((c - b'0') as i64)).ok_or("PPI number too large")?;
+                x = x * 10 + d as i64;
                 self.i += 1;
+                if self.i - start > 18 {
+                    return Err("PPI number too large");
+                }
             }
             if self.i == start {
                 return Err("malformed PPI number");
