@@ -55,8 +55,14 @@ fn flows_of(path: &Path) -> u64 {
 // ndpi_flow_labels.csv. No flow in these captures idles past the 60 s timeout.
 const FLOW_COUNTS: [(&str, u64); 3] =
     [("whatsapp_voice_and_message.pcap", 13), ("google_meet.pcapng", 2), ("dns_doh.pcap", 1)];
-const SHARED_FLOW_COUNTS: [(&str, u64); 6] =
-    [("1kxun.pcap", 197), ("netflix.pcap", 60), ("teams.pcap", 82), ("webex.pcap", 57), ("quic.pcap", 10), ("reddit.pcap", 60)];
+const SHARED_FLOW_COUNTS: [(&str, u64); 6] = [
+    ("1kxun.pcap", 197),
+    ("netflix.pcap", 60),
+    ("teams.pcap", 82),
+    ("webex.pcap", 57),
+    ("quic.pcap", 10),
+    ("reddit.pcap", 60),
+];
 
 #[test]
 fn sample_flow_counts_match_tshark_and_ndpi() {
@@ -106,7 +112,10 @@ fn labels_join_and_default_label() {
     let out = dir.path().join("o.csv");
     let input = samples().join("whatsapp_voice_and_message.pcap");
     let labels = samples().join("ndpi_flow_labels.csv");
-    let o = run(&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--labels", labels.to_str().unwrap()], 2);
+    let o = run(
+        &["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--labels", labels.to_str().unwrap()],
+        2,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = flowconx::features::schema::read_rows(&out).unwrap();
     assert!(!rows.is_empty());
@@ -135,7 +144,19 @@ fn output_identical_for_one_and_two_threads() {
             .iter()
             .map(|&t| {
                 let out = dir.path().join(format!("t{t}.csv"));
-                let o = run(&["--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--max-flows", "300", "--seed", "7"], t);
+                let o = run(
+                    &[
+                        "--input",
+                        input.to_str().unwrap(),
+                        "--output",
+                        out.to_str().unwrap(),
+                        "--max-flows",
+                        "300",
+                        "--seed",
+                        "7",
+                    ],
+                    t,
+                );
                 assert!(o.status.success(), "{}", stderr(&o));
                 std::fs::read(&out).unwrap()
             })
@@ -156,7 +177,9 @@ fn sharded_scan_equals_single_table() {
         let mut fns: Vec<_> = sinks
             .iter_mut()
             .map(|v| {
-                move |m: &flowconx::flow::table::FlowMeta, w: &flowconx::flow::windows::TimeWindows, _r: flowconx::flow::windows::CloseReason| {
+                move |m: &flowconx::flow::table::FlowMeta,
+                      w: &flowconx::flow::windows::TimeWindows,
+                      _r: flowconx::flow::windows::CloseReason| {
                     v.push((m.first_index, w.index(), w.current.packets()))
                 }
             })
@@ -220,7 +243,9 @@ fn every_ndpi_capture_without_panic_or_hang() {
         let (tx, rx) = std::sync::mpsc::channel();
         let path = f.clone();
         std::thread::spawn(move || {
-            let mut sink = |_: &flowconx::flow::table::FlowMeta, w: &flowconx::flow::windows::TimeWindows, _r: flowconx::flow::windows::CloseReason| {
+            let mut sink = |_: &flowconx::flow::table::FlowMeta,
+                            w: &flowconx::flow::windows::TimeWindows,
+                            _r: flowconx::flow::windows::CloseReason| {
                 let _ = w.current.finish("a", "s", 6, "c");
             };
             let _ = tx.send(scan_capture(&path, &cfg, std::slice::from_mut(&mut sink), &|_| {}).map(|_| ()));

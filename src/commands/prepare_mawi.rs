@@ -61,7 +61,17 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     let process = |i: usize, shards: usize| -> crate::Result<FileResult> {
         let path = &files[i];
         let mut sinks: Vec<WindowSample> = (0..shards)
-            .map(|_| WindowSample::new(cfg.max_flows, i as u64, cfg.seed, &names[i], labels.as_ref(), &cfg.label_app, &cfg.label_service))
+            .map(|_| {
+                WindowSample::new(
+                    cfg.max_flows,
+                    i as u64,
+                    cfg.seed,
+                    &names[i],
+                    labels.as_ref(),
+                    &cfg.label_app,
+                    &cfg.label_service,
+                )
+            })
             .collect();
         match scan_capture(path, &ccfg, &mut sinks, &progress) {
             Ok(out) => {
@@ -149,11 +159,22 @@ fn discover(input: &Path) -> crate::Result<(Vec<PathBuf>, bool)> {
     Ok((files, false))
 }
 
-fn summary(t: &CaptureStats, not_captures: u64, windows: u64, kept: usize, labels: Option<(&FlowLabels, u64)>) -> String {
+fn summary(
+    t: &CaptureStats,
+    not_captures: u64,
+    windows: u64,
+    kept: usize,
+    labels: Option<(&FlowLabels, u64)>,
+) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let files = t.files;
-    let _ = writeln!(s, "prepare-mawi: {files} capture files ({:.1} MB), {} packets scanned", t.bytes as f64 / 1e6, t.frames);
+    let _ = writeln!(
+        s,
+        "prepare-mawi: {files} capture files ({:.1} MB), {} packets scanned",
+        t.bytes as f64 / 1e6,
+        t.frames
+    );
     if not_captures > 0 {
         let _ = writeln!(s, "  skipped files (not a capture): {not_captures}");
     }

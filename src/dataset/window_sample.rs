@@ -25,8 +25,25 @@ pub struct WindowSample<'a> {
 }
 
 impl<'a> WindowSample<'a> {
-    pub fn new(k: usize, file_index: u64, seed: u64, capture: &'a str, labels: Option<&'a FlowLabels>, app: &'a str, service: &'a str) -> Self {
-        WindowSample { file_index, seed, capture, labels, default_app: app, default_service: service, kept: BottomK::new(k), labelled: 0 }
+    pub fn new(
+        k: usize,
+        file_index: u64,
+        seed: u64,
+        capture: &'a str,
+        labels: Option<&'a FlowLabels>,
+        app: &'a str,
+        service: &'a str,
+    ) -> Self {
+        WindowSample {
+            file_index,
+            seed,
+            capture,
+            labels,
+            default_app: app,
+            default_service: service,
+            kept: BottomK::new(k),
+            labelled: 0,
+        }
     }
 }
 
@@ -42,7 +59,8 @@ impl WindowSink for WindowSample<'_> {
             self.kept.count_seen();
             return;
         }
-        let (app, service) = label.map(|l| (l.app.as_str(), l.service.as_str())).unwrap_or((self.default_app, self.default_service));
+        let (app, service) =
+            label.map(|l| (l.app.as_str(), l.service.as_str())).unwrap_or((self.default_app, self.default_service));
         let row = w.current.finish(app, service, flow.key.proto, self.capture);
         self.kept.offer(p, order, (id, row));
     }

@@ -97,12 +97,19 @@ pub fn scan_capture<S: WindowSink + Send>(
         };
         let mut sink = DynSink(sink);
         let mut clock = Clock::new(sweep_every);
-        read_packets(&mut reader, cfg, &mut stats, progress, |p, sweep| {
-            if let Some(now) = sweep {
-                table.sweep(now, &mut sink);
-            }
-            table.push(&p, p.ts_us, &mut sink);
-        }, &mut clock)?;
+        read_packets(
+            &mut reader,
+            cfg,
+            &mut stats,
+            progress,
+            |p, sweep| {
+                if let Some(now) = sweep {
+                    table.sweep(now, &mut sink);
+                }
+                table.push(&p, p.ts_us, &mut sink);
+            },
+            &mut clock,
+        )?;
         table.finish(&mut sink);
         stats.flows = table.stats;
     } else {
@@ -138,22 +145,29 @@ pub fn scan_capture<S: WindowSink + Send>(
             let mut batches: Vec<Vec<Packet>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
             let mut clock = Clock::new(sweep_every);
             let mut send_failed = false;
-            let res = read_packets(&mut reader, cfg, &mut stats, progress, |p, sweep| {
-                if let Some(now) = sweep {
-                    for (i, tx) in txs.iter().enumerate() {
-                        let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                        let full = std::mem::replace(&mut batches[i], fresh);
-                        send_failed |= tx.send(Msg::Packets(full)).is_err() || tx.send(Msg::Sweep(now)).is_err();
+            let res = read_packets(
+                &mut reader,
+                cfg,
+                &mut stats,
+                progress,
+                |p, sweep| {
+                    if let Some(now) = sweep {
+                        for (i, tx) in txs.iter().enumerate() {
+                            let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                            let full = std::mem::replace(&mut batches[i], fresh);
+                            send_failed |= tx.send(Msg::Packets(full)).is_err() || tx.send(Msg::Sweep(now)).is_err();
+                        }
                     }
-                }
-                let shard = (FlowKey::from_packet(&p).canonical().stable_hash() % n as u64) as usize;
-                batches[shard].push(p);
-                if batches[shard].len() == BATCH {
-                    let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    let full = std::mem::replace(&mut batches[shard], fresh);
-                    send_failed |= txs[shard].send(Msg::Packets(full)).is_err();
-                }
-            }, &mut clock);
+                    let shard = (FlowKey::from_packet(&p).canonical().stable_hash() % n as u64) as usize;
+                    batches[shard].push(p);
+                    if batches[shard].len() == BATCH {
+                        let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        let full = std::mem::replace(&mut batches[shard], fresh);
+                        send_failed |= txs[shard].send(Msg::Packets(full)).is_err();
+                    }
+                },
+                &mut clock,
+            );
             for (tx, b) in txs.iter().zip(batches) {
                 send_failed |= tx.send(Msg::Packets(b)).is_err();
             }
@@ -283,7 +297,11 @@ pub struct WindowRecord {
 }
 
 /// Stream every window of a capture, in closing order (single thread, deterministic).
-pub fn for_each_window(path: &Path, cfg: &CaptureConfig, mut f: impl FnMut(WindowRecord) + Send) -> Result<ScanOutcome> {
+pub fn for_each_window(
+    path: &Path,
+    cfg: &CaptureConfig,
+    mut f: impl FnMut(WindowRecord) + Send,
+) -> Result<ScanOutcome> {
     let capture = capture_name(path);
     let mut sink = |m: &FlowMeta, w: &TimeWindows, reason: CloseReason| {
         let k = m.key;

@@ -19,12 +19,19 @@ impl Hash for FlowKey {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
         // Four address words and one word of ports/protocol: fewer, wider hasher rounds.
-        let w = |x: &[u8; 16], i: usize| u64::from_ne_bytes([x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7]]);
+        let w = |x: &[u8; 16], i: usize| {
+            u64::from_ne_bytes([x[i], x[i + 1], x[i + 2], x[i + 3], x[i + 4], x[i + 5], x[i + 6], x[i + 7]])
+        };
         h.write_u64(w(&self.a, 0));
         h.write_u64(w(&self.a, 8));
         h.write_u64(w(&self.b, 0));
         h.write_u64(w(&self.b, 8));
-        h.write_u64((self.port_a as u64) | (self.port_b as u64) << 16 | (self.proto as u64) << 32 | (self.ip_version as u64) << 40);
+        h.write_u64(
+            (self.port_a as u64)
+                | (self.port_b as u64) << 16
+                | (self.proto as u64) << 32
+                | (self.ip_version as u64) << 40,
+        );
     }
 }
 
@@ -90,7 +97,8 @@ mod tests {
     use super::*;
     #[test]
     fn canonical_is_direction_free() {
-        let k = FlowKey::from_endpoints(6, "10.0.0.2".parse().unwrap(), 443, "10.0.0.1".parse().unwrap(), 5000).unwrap();
+        let k =
+            FlowKey::from_endpoints(6, "10.0.0.2".parse().unwrap(), 443, "10.0.0.1".parse().unwrap(), 5000).unwrap();
         assert!(!k.is_canonical());
         assert_eq!(k.canonical(), k.reverse().canonical());
         assert_eq!(k.reverse().reverse(), k);

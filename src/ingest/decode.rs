@@ -180,7 +180,8 @@ pub fn ip_start(linktype: u32, d: &[u8]) -> Start {
         PPP_ETHER => ppp(d, 6),
         C_HDLC => ethertype_chain(d, 2, 4),
         PPI => {
-            let len = u16::from_le_bytes([*d.get(2).ok_or(Skip::TruncatedLink)?, *d.get(3).ok_or(Skip::TruncatedLink)?]) as usize;
+            let len = u16::from_le_bytes([*d.get(2).ok_or(Skip::TruncatedLink)?, *d.get(3).ok_or(Skip::TruncatedLink)?])
+                as usize;
             let inner = d.get(4..8).ok_or(Skip::TruncatedLink)?;
             let dlt = u32::from_le_bytes([inner[0], inner[1], inner[2], inner[3]]);
             if dlt == PPI || len < 8 {
@@ -354,7 +355,15 @@ pub fn decode_any(data: &[u8]) {
     }
     let lt = u16::from_le_bytes([data[0], data[1]]) as u32;
     let _ = decode(lt, &data[2..], data.len() as u32, 0, 0);
-    for lt in [linktype::ETHERNET, linktype::RAW, linktype::NULL, linktype::LINUX_SLL, linktype::LINUX_SLL2, linktype::PPP, linktype::PPI] {
+    for lt in [
+        linktype::ETHERNET,
+        linktype::RAW,
+        linktype::NULL,
+        linktype::LINUX_SLL,
+        linktype::LINUX_SLL2,
+        linktype::PPP,
+        linktype::PPI,
+    ] {
         let _ = decode(lt, data, data.len() as u32, 0, 0);
     }
     let _ = be32(data, 0);
@@ -480,7 +489,10 @@ mod tests {
         assert_eq!(decode(linktype::RAW, &big[..19], 1500, 0, 0), Err(Skip::TruncatedIp));
         // total length 0 (segmentation offload): wire length
         big[2..4].copy_from_slice(&[0, 0]);
-        assert_eq!(decode(linktype::ETHERNET, &[&[0u8; 12][..], &[8, 0], &big[..]].concat(), 2914, 0, 0).unwrap().ip_len, 2900);
+        assert_eq!(
+            decode(linktype::ETHERNET, &[&[0u8; 12][..], &[8, 0], &big[..]].concat(), 2914, 0, 0).unwrap().ip_len,
+            2900
+        );
         let mut bad = hex(V4_TCP_SYN);
         bad[0] = 0x44;
         assert_eq!(decode(linktype::RAW, &bad, 60, 0, 0), Err(Skip::BadIpHeader));

@@ -8,8 +8,8 @@
 //! type, `if_tsresol` and `if_tsoffset`. Gzip-compressed captures (MAWI ships `.pcap.gz`) are
 //! decompressed on the fly.
 use crate::error::{Error, Result};
-use pcap_parser::pcapng::{Block, SectionHeaderBlock};
 use pcap_parser::nom;
+use pcap_parser::pcapng::{Block, SectionHeaderBlock};
 use pcap_parser::{PcapError, PcapHeader};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,9 @@ const CHUNK: usize = 1 << 20;
 /// Largest record accepted (libpcap's limit is 256 KiB; pcapng blocks can carry options too).
 /// A larger length field is a corrupt record, not a reason to allocate gigabytes.
 pub const MAX_RECORD: usize = 16 << 20;
+
+/// Interfaces per pcapng section kept (a corrupt file could declare millions).
+const MAX_INTERFACES: usize = 1 << 16;
 
 /// One captured frame, borrowed from the reader's buffer until the next call.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +50,9 @@ impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Stop::TruncatedRecord { offset } => write!(f, "byte offset {offset}: last record truncated"),
-            Stop::Corrupt { offset, msg } => write!(f, "byte offset {offset}: corrupt record ({msg}); rest of file skipped"),
+            Stop::Corrupt { offset, msg } => {
+                write!(f, "byte offset {offset}: corrupt record ({msg}); rest of file skipped")
+            }
         }
     }
 }
@@ -72,7 +77,8 @@ pub struct ReaderStats {
     pub unknown_interface: u64,
     /// pcapng simple packet blocks (they carry no timestamp).
     pub no_timestamp: u64,
-    /// pcapng interfaces with an invalid `if_tsresol` (their packets are skipped).
+    /// pcapng interfaces with an invalid `if_tsresol`, or beyond 65536 per section (their packets
+    /// are skipped).
     pub bad_resolution: u64,
 }
 
@@ -107,15 +113,17 @@ impl CaptureReader {
     }
 
     /// Read a capture from any byte source (`path` is used in messages only).
-    pub fn from_reader(path: &Path, mut src: Box<dyn Read + Send>) -> Result<Self> {
+    pub fn from_reader(path: &Path, src: Box<dyn Read + Send>) -> Result<Self> {
+        Self::from_source(path, src, true)
+    }
+
+    fn from_source(path: &Path, mut src: Box<dyn Read + Send>, allow_gzip: bool) -> Result<Self> {
         let mut head = [0u8; 4];
         let n = read_full(&mut *src, &mut head).map_err(|e| Error::io(path, e))?;
-        if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        if allow_gzip && n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
             let chained = std::io::Cursor::new(head[..n].to_vec()).chain(src);
             let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(CHUNK, chained));
-            let mut r = Self::from_reader(path, Box::new(gz))?;
-            r.path = path.to_path_buf();
-            return Ok(r);
+            return Self::from_source(path, Box::new(gz), false);
         }
         if n < 4 {
             return Err(Error::input(path, format!("not a pcap/pcapng capture (file holds only {n} bytes)")));
@@ -123,7 +131,10 @@ impl CaptureReader {
         if !is_capture_magic(head) {
             return Err(Error::input(
                 path,
-                format!("not a pcap/pcapng capture (starts with bytes {:02x} {:02x} {:02x} {:02x})", head[0], head[1], head[2], head[3]),
+                format!(
+                    "not a pcap/pcapng capture (starts with bytes {:02x} {:02x} {:02x} {:02x})",
+                    head[0], head[1], head[2], head[3]
+                ),
             ));
         }
         let mut buf = vec![0u8; CHUNK];
@@ -206,7 +217,9 @@ impl CaptureReader {
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::offset(&self.path, self.base + self.end as u64, format!("read error: {e}"))),
+                Err(e) => {
+                    return Err(Error::offset(&self.path, self.base + self.end as u64, format!("read error: {e}")))
+                }
             }
         }
     }
@@ -277,7 +290,8 @@ impl CaptureReader {
                         return Ok(None);
                     }
                     if self.end - self.start >= MAX_RECORD {
-                        self.stop = Some(Stop::Corrupt { offset, msg: format!("record longer than {MAX_RECORD} bytes") });
+                        self.stop =
+                            Some(Stop::Corrupt { offset, msg: format!("record longer than {MAX_RECORD} bytes") });
                         return Ok(None);
                     }
                     self.fill()?;
@@ -309,12 +323,10 @@ fn classify_err<'a>(e: nom::Err<PcapError<&[u8]>>, avail: &[u8]) -> Parsed<'a> {
             }
             Parsed::NeedMore
         }
-        nom::Err::Error(e) | nom::Err::Failure(e) => {
-            Parsed::Corrupt(match e {
-                PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => format!("{kind:?}"),
-                other => format!("{other:?}"),
-            })
-        }
+        nom::Err::Error(e) | nom::Err::Failure(e) => Parsed::Corrupt(match e {
+            PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => format!("{kind:?}"),
+            other => format!("{other:?}"),
+        }),
     }
 }
 
@@ -342,6 +354,10 @@ fn ng_block<'a>(
             None
         }
         Block::InterfaceDescription(idb) => {
+            if interfaces.len() >= MAX_INTERFACES {
+                stats.bad_resolution += 1;
+                return None;
+            }
             let units = idb.ts_resolution();
             if units.is_none() {
                 stats.bad_resolution += 1;
