@@ -85,108 +85,43 @@ pub fn scan_capture<S: WindowSink + Send>(
     sinks: &mut [S],
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ScanOutcome> {
+    match sinks {
+        [] => scan_single(path, cfg, &mut |_: &FlowMeta, _: &TimeWindows, _: CloseReason| {}, progress),
+        [one] => scan_single(path, cfg, one, progress),
+        _ => scan_sharded(path, cfg, sinks, progress),
+    }
+}
+
+/// One flow table in this thread (the sink need not be `Send`).
+pub fn scan_single<S: WindowSink>(
+    path: &Path,
+    cfg: &CaptureConfig,
+    sink: &mut S,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ScanOutcome> {
     let mut reader = CaptureReader::open(path)?;
     let mut stats = CaptureStats { files: 1, ..CaptureStats::default() };
-    let sweep_every = cfg.flow.sweep_interval_us();
-    if sinks.len() <= 1 {
-        let mut table = FlowTable::new(cfg.flow);
-        let mut noop = |_: &FlowMeta, _: &TimeWindows, _: CloseReason| {};
-        let sink: &mut dyn WindowSink = match sinks.first_mut() {
-            Some(s) => s,
-            None => &mut noop,
-        };
-        let mut sink = DynSink(sink);
-        let mut clock = Clock::new(sweep_every);
-        read_packets(
-            &mut reader,
-            cfg,
-            &mut stats,
-            progress,
-            |p, sweep| {
-                if let Some(now) = sweep {
-                    table.sweep(now, &mut sink);
-                }
-                table.push(&p, p.ts_us, &mut sink);
-            },
-            &mut clock,
-        )?;
-        table.finish(&mut sink);
-        stats.flows = table.stats;
-    } else {
-        let n = sinks.len();
-        let shard_stats = std::thread::scope(|s| -> Result<Vec<FlowStats>> {
-            let (ret_tx, ret_rx) = mpsc::channel::<Vec<Packet>>();
-            let mut txs = Vec::with_capacity(n);
-            let mut handles = Vec::with_capacity(n);
-            for sink in sinks.iter_mut() {
-                let (tx, rx) = mpsc::sync_channel::<Msg>(8);
-                let ret_tx = ret_tx.clone();
-                let flow_cfg = cfg.flow;
-                txs.push(tx);
-                handles.push(s.spawn(move || {
-                    let mut table = FlowTable::new(flow_cfg);
-                    for msg in rx {
-                        match msg {
-                            Msg::Packets(mut v) => {
-                                for p in &v {
-                                    table.push(p, p.ts_us, sink);
-                                }
-                                v.clear();
-                                let _ = ret_tx.send(v);
-                            }
-                            Msg::Sweep(now) => table.sweep(now, sink),
-                        }
-                    }
-                    table.finish(sink);
-                    table.stats
-                }));
+    let mut table = FlowTable::new(cfg.flow);
+    let mut clock = Clock::new(cfg.flow.sweep_interval_us());
+    read_packets(
+        &mut reader,
+        cfg,
+        &mut stats,
+        progress,
+        |p, sweep| {
+            if let Some(now) = sweep {
+                table.sweep(now, sink);
             }
-            drop(ret_tx);
-            let mut batches: Vec<Vec<Packet>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
-            let mut clock = Clock::new(sweep_every);
-            let mut send_failed = false;
-            let res = read_packets(
-                &mut reader,
-                cfg,
-                &mut stats,
-                progress,
-                |p, sweep| {
-                    if let Some(now) = sweep {
-                        for (i, tx) in txs.iter().enumerate() {
-                            let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                            let full = std::mem::replace(&mut batches[i], fresh);
-                            send_failed |= tx.send(Msg::Packets(full)).is_err() || tx.send(Msg::Sweep(now)).is_err();
-                        }
-                    }
-                    let shard = (FlowKey::from_packet(&p).canonical().stable_hash() % n as u64) as usize;
-                    batches[shard].push(p);
-                    if batches[shard].len() == BATCH {
-                        let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                        let full = std::mem::replace(&mut batches[shard], fresh);
-                        send_failed |= txs[shard].send(Msg::Packets(full)).is_err();
-                    }
-                },
-                &mut clock,
-            );
-            for (tx, b) in txs.iter().zip(batches) {
-                send_failed |= tx.send(Msg::Packets(b)).is_err();
-            }
-            drop(txs);
-            let mut out = Vec::with_capacity(n);
-            for h in handles {
-                match h.join() {
-                    Ok(st) => out.push(st),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            res?;
-            debug_assert!(!send_failed);
-            Ok(out)
-        })?;
-        for st in &shard_stats {
-            stats.flows.merge(st);
-        }
-    }
+            table.push(&p, p.ts_us, sink);
+        },
+        &mut clock,
+    )?;
+    table.finish(sink);
+    stats.flows = table.stats;
+    Ok(finish_stats(reader, stats))
+}
+
+fn finish_stats(reader: CaptureReader, mut stats: CaptureStats) -> ScanOutcome {
     stats.bytes = reader.offset();
     let stop = reader.stop().cloned();
     match stop {
@@ -195,14 +130,93 @@ pub fn scan_capture<S: WindowSink + Send>(
         None => {}
     }
     stats.reader = reader.stats.clone();
-    Ok(ScanOutcome { stats, stop })
+    ScanOutcome { stats, stop }
 }
 
-struct DynSink<'a>(&'a mut dyn WindowSink);
-impl WindowSink for DynSink<'_> {
-    fn window(&mut self, flow: &FlowMeta, windows: &TimeWindows, reason: CloseReason) {
-        self.0.window(flow, windows, reason)
+/// This thread reads and decodes; one thread per sink runs the flow table of its key-hash shard.
+fn scan_sharded<S: WindowSink + Send>(
+    path: &Path,
+    cfg: &CaptureConfig,
+    sinks: &mut [S],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ScanOutcome> {
+    let mut reader = CaptureReader::open(path)?;
+    let mut stats = CaptureStats { files: 1, ..CaptureStats::default() };
+    let sweep_every = cfg.flow.sweep_interval_us();
+    let n = sinks.len();
+    let shard_stats = std::thread::scope(|s| -> Result<Vec<FlowStats>> {
+        let (ret_tx, ret_rx) = mpsc::channel::<Vec<Packet>>();
+        let mut txs = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for sink in sinks.iter_mut() {
+            let (tx, rx) = mpsc::sync_channel::<Msg>(8);
+            let ret_tx = ret_tx.clone();
+            let flow_cfg = cfg.flow;
+            txs.push(tx);
+            handles.push(s.spawn(move || {
+                let mut table = FlowTable::new(flow_cfg);
+                for msg in rx {
+                    match msg {
+                        Msg::Packets(mut v) => {
+                            for p in &v {
+                                table.push(p, p.ts_us, sink);
+                            }
+                            v.clear();
+                            let _ = ret_tx.send(v);
+                        }
+                        Msg::Sweep(now) => table.sweep(now, sink),
+                    }
+                }
+                table.finish(sink);
+                table.stats
+            }));
+        }
+        drop(ret_tx);
+        let mut batches: Vec<Vec<Packet>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
+        let mut clock = Clock::new(sweep_every);
+        let mut send_failed = false;
+        let res = read_packets(
+            &mut reader,
+            cfg,
+            &mut stats,
+            progress,
+            |p, sweep| {
+                if let Some(now) = sweep {
+                    for (i, tx) in txs.iter().enumerate() {
+                        let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        let full = std::mem::replace(&mut batches[i], fresh);
+                        send_failed |= tx.send(Msg::Packets(full)).is_err() || tx.send(Msg::Sweep(now)).is_err();
+                    }
+                }
+                let shard = (FlowKey::from_packet(&p).canonical().stable_hash() % n as u64) as usize;
+                batches[shard].push(p);
+                if batches[shard].len() == BATCH {
+                    let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    let full = std::mem::replace(&mut batches[shard], fresh);
+                    send_failed |= txs[shard].send(Msg::Packets(full)).is_err();
+                }
+            },
+            &mut clock,
+        );
+        for (tx, b) in txs.iter().zip(batches) {
+            send_failed |= tx.send(Msg::Packets(b)).is_err();
+        }
+        drop(txs);
+        let mut out = Vec::with_capacity(n);
+        for h in handles {
+            match h.join() {
+                Ok(st) => out.push(st),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        res?;
+        debug_assert!(!send_failed);
+        Ok(out)
+    })?;
+    for st in &shard_stats {
+        stats.flows.merge(st);
     }
+    Ok(finish_stats(reader, stats))
 }
 
 /// Monotonic packet clock and the sweep schedule.
@@ -297,11 +311,7 @@ pub struct WindowRecord {
 }
 
 /// Stream every window of a capture, in closing order (single thread, deterministic).
-pub fn for_each_window(
-    path: &Path,
-    cfg: &CaptureConfig,
-    mut f: impl FnMut(WindowRecord) + Send,
-) -> Result<ScanOutcome> {
+pub fn for_each_window(path: &Path, cfg: &CaptureConfig, mut f: impl FnMut(WindowRecord)) -> Result<ScanOutcome> {
     let capture = capture_name(path);
     let mut sink = |m: &FlowMeta, w: &TimeWindows, reason: CloseReason| {
         let k = m.key;
@@ -319,7 +329,7 @@ pub fn for_each_window(
             reason,
         })
     };
-    scan_capture(path, cfg, std::slice::from_mut(&mut sink), &|_| {})
+    scan_single(path, cfg, &mut sink, &|_| {})
 }
 
 /// The `capture` column value: the file name.

@@ -565,3 +565,26 @@ pub(crate) mod tests {
         assert_eq!(frames[0].1, 3_000_004);
     }
 }
+
+#[cfg(test)]
+mod regression {
+    /// Inputs that once crashed a fuzz target (fuzz/regressions/crash-*) and odd nDPI captures:
+    /// reader and decoder must get through each without a panic.
+    #[test]
+    fn fuzz_regressions_read_without_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            crate::ingest::decode::decode_any(&bytes);
+            if let Ok(mut r) = super::CaptureReader::from_reader(&path, Box::new(std::io::Cursor::new(bytes))) {
+                while let Some(f) = r.next_frame().unwrap() {
+                    let _ = crate::ingest::decode::decode(f.linktype, f.data, f.orig_len, f.ts_us, f.index);
+                }
+            }
+            n += 1;
+        }
+        assert!(n >= 5, "{n} regression inputs");
+    }
+}
