@@ -1,6 +1,8 @@
-//! Build a large benchmark trace from a real capture: `COPIES` replays of every packet, each copy
-//! shifted in time by the capture's duration and with IP addresses rotated (so the copies are
-//! distinct flows), written twice: full frames and truncated to a snap length (as MAWI does).
+//! Build a large benchmark trace from a real capture: `COPIES` replays of every packet, copy `c`
+//! shifted by `c` × 1 s and with IP addresses rotated (so copies are distinct, concurrent flows, as
+//! on a backbone link), merged in time order and written twice: full frames and truncated to a
+//! snap length (as MAWI does). Shifting by the capture's duration instead would not do: the nDPI
+//! merge spans 1970–2031 (some captures carry odd clocks), and 32-bit pcap seconds would overflow.
 //!
 //! cargo run --release --example replay_pcap -- IN.pcap OUT_FULL.pcap OUT_SNAP.pcap COPIES [SNAPLEN]
 use flowconx::ingest::decode::ip_start;
@@ -34,15 +36,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(f) = r.next_frame()? {
         frames.push((f.ts_us, f.orig_len, f.data.to_vec()));
     }
-    let (t0, t1) = (frames.iter().map(|f| f.0).min().unwrap_or(0), frames.iter().map(|f| f.0).max().unwrap_or(0));
-    let span = t1 - t0 + 1_000_000;
+    frames.sort_by_key(|f| f.0);
+    const SHIFT_US: i64 = 1_000_000;
     let mut full = BufWriter::with_capacity(1 << 20, std::fs::File::create(&a[2])?);
     let mut cut = BufWriter::with_capacity(1 << 20, std::fs::File::create(&a[3])?);
     full.write_all(&header(65535, linktype))?;
     cut.write_all(&header(snap as u32, linktype))?;
     let mut buf = Vec::new();
-    for c in 0..copies {
-        for (ts, orig, data) in &frames {
+    // k-way merge of the shifted copies: (time, copy, index) smallest first.
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32, usize)>> = (0..copies)
+        .filter(|_| !frames.is_empty())
+        .map(|c| std::cmp::Reverse((frames[0].0 + c as i64 * SHIFT_US, c, 0)))
+        .collect();
+    while let Some(std::cmp::Reverse((t, c, i))) = heap.pop() {
+        if i + 1 < frames.len() {
+            heap.push(std::cmp::Reverse((frames[i + 1].0 + c as i64 * SHIFT_US, c, i + 1)));
+        }
+        let (_, orig, data) = &frames[i];
+        {
             buf.clear();
             buf.extend_from_slice(data);
             if let Ok((off, _)) = ip_start(linktype, &buf) {
@@ -60,7 +71,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
             }
-            let t = ts + c as i64 * span;
             let rec = |caplen: usize| {
                 let mut h = [0u8; 16];
                 h[0..4].copy_from_slice(&((t / 1_000_000) as u32).to_le_bytes());

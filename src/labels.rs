@@ -139,8 +139,10 @@ pub struct FlowLabels {
     by_capture: std::collections::HashMap<String, rustc_hash::FxHashMap<crate::flow::key::FlowKey, FlowLabel>>,
     /// Rows repeating an already-labelled flow (first one kept).
     pub duplicates: u64,
-    /// nDPI rows without a usable verdict (`Unknown` protocol), not loaded.
+    /// nDPI rows without a usable verdict (`Unknown` protocol, unmapped category), not loaded.
     pub unlabelled: u64,
+    /// nDPI rows whose endpoints are not valid `ip:port`, not loaded.
+    pub invalid: u64,
 }
 
 fn parse_proto(s: &str) -> Option<u8> {
@@ -180,15 +182,24 @@ impl FlowLabels {
             let bad = |what: &str| Error::line(path, line, what.to_string());
             let proto = parse_proto(f(1)).ok_or_else(|| bad(&format!("protocol `{}` is not TCP or UDP", f(1))))?;
             let (capture, key, label) = if ndpi {
-                let ep = |s: &str| s.parse::<std::net::SocketAddr>().map_err(|_| bad(&format!("bad endpoint `{s}`")));
-                let (a, b) = (ep(f(2))?, ep(f(3))?);
-                let key = crate::flow::key::FlowKey::from_endpoints(proto, a.ip(), a.port(), b.ip(), b.port())
-                    .ok_or_else(|| bad("endpoints of different IP versions"))?;
                 let app = ndpi_app(f(4));
                 if app.is_empty() || app == "unknown" {
                     out.unlabelled += 1;
                     continue;
                 }
+                // nDPI prints what it decoded, also from fuzzed captures (`[302e::3d00::8001]:0`):
+                // rows whose endpoints are not valid addresses cannot match a flow; count them.
+                let ep = |s: &str| s.parse::<std::net::SocketAddr>().ok();
+                let key = match (ep(f(2)), ep(f(3))) {
+                    (Some(a), Some(b)) => {
+                        crate::flow::key::FlowKey::from_endpoints(proto, a.ip(), a.port(), b.ip(), b.port())
+                    }
+                    _ => None,
+                };
+                let Some(key) = key else {
+                    out.invalid += 1;
+                    continue;
+                };
                 let service = ndpi_app_service(&app).or_else(|| ndpi_category_service(f(5)));
                 let Some(service) = service else {
                     out.unlabelled += 1;
@@ -268,9 +279,10 @@ mod tests {
             a.pcap,TCP,10.0.0.1:5000,1.2.3.4:443,TLS.Zoom,Video,1\n\
             a.pcap,UDP,[fe80::1]:546,[ff02::1:2]:547,DHCPV6,Network,0\n\
             a.pcap,UDP,10.0.0.1:9,10.0.0.2:9,Unknown,,0\n\
-            a.pcap,TCP,10.0.0.1:5001,1.2.3.4:443,TLS.NetFlix,Video,1\n").unwrap();
+            a.pcap,TCP,10.0.0.1:5001,1.2.3.4:443,TLS.NetFlix,Video,1\n\
+            a.pcap,TCP,[3400::1]:44288,[302e::3d00::8001]:0,TLS,Web,0\n").unwrap();
         let l = FlowLabels::load(&nd).unwrap();
-        assert_eq!((l.len(), l.unlabelled), (3, 1));
+        assert_eq!((l.len(), l.unlabelled, l.invalid), (3, 1, 1));
         let k = crate::flow::key::FlowKey::from_endpoints(6, "1.2.3.4".parse().unwrap(), 443, "10.0.0.1".parse().unwrap(), 5000).unwrap();
         assert_eq!(l.get("a.pcap", &k).unwrap(), &FlowLabel { app: "zoom".into(), service: "conferencing".into() });
         assert!(l.get("b.pcap", &k).is_none());

@@ -207,7 +207,14 @@ fn summary(
     );
     debug_assert_eq!(windows, f.windows);
     if let Some((l, n)) = labels {
-        let _ = writeln!(s, "  labels: {} flows loaded, {n} windows matched", l.len());
+        let _ = writeln!(
+            s,
+            "  labels: {} flows loaded ({} rows without verdict, {} with invalid endpoints, {} repeated), {n} windows matched",
+            l.len(),
+            l.unlabelled,
+            l.invalid,
+            l.duplicates
+        );
     }
     let _ = writeln!(s, "  rows kept: {kept} of {windows} windows");
     s
