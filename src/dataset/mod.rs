@@ -1,2 +1,3 @@
 //! Reading processed rows, sampling, splits.
 pub mod reservoir;
+pub mod window_sample;
