@@ -56,11 +56,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     let results: Vec<_> = files
         .par_iter()
         .zip(jobs.par_iter())
-        .map(|(f, labels)| {
-            let r = extract_capture(&f.path, labels, &fcfg);
-            bar.inc(f.size);
-            r
-        })
+        .map(|(f, labels)| extract_capture(&f.path, labels, &fcfg, &|n| bar.inc(n)))
         .collect::<Result<_, _>>()?;
     bar.finish_and_clear();
 

@@ -214,19 +214,6 @@ fn num(rec: &csv::ByteRecord, col: Option<usize>) -> Option<f64> {
     std::str::from_utf8(b).ok()?.trim().parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// Byte counter between the gzip decoder and the CSV reader, for progress.
-struct Counting<R> {
-    inner: R,
-    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-impl<R: std::io::Read> std::io::Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 /// Scan one daily file into per-service reservoirs. `file_index` orders output across files.
 ///
 /// A reader thread decompresses and splits records into chunks of `chunk_rows`, while this
@@ -243,7 +230,7 @@ pub fn scan_file(
     use std::sync::mpsc::sync_channel;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let compressed = std::sync::Arc::new(AtomicU64::new(0));
-    let raw = Counting { inner: std::io::BufReader::with_capacity(1 << 20, file), count: compressed.clone() };
+    let raw = super::CountingReader::new(std::io::BufReader::with_capacity(1 << 20, file), compressed.clone());
     let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, raw));
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(gz);
     let read_err = |e: csv::Error, line: u64| -> Error {

@@ -484,7 +484,7 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let labels = CaptureLabels { app: "a".into(), service: "s".into(), capture: "c.csv".into() };
         let cfg = FivegConfig { window_seconds: 60.0, max_packets: 32, chunk_rows: 3 };
-        let (rows, stats) = extract_capture(&path, &labels, &cfg).unwrap();
+        let (rows, stats) = extract_capture(&path, &labels, &cfg, &|_| {}).unwrap();
         assert_eq!(stats.passes, 2);
         assert_eq!(stats.handset, Some("192.168.1.2".parse().unwrap()));
         assert_eq!((stats.used, stats.skipped_not_handset), (10, 3));
@@ -545,19 +545,28 @@ pub struct CaptureStats {
     pub passes: u32,
 }
 
-fn open_buffered(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+type Counted = std::io::BufReader<super::CountingReader<std::fs::File>>;
+
+fn open_counted(path: &Path) -> Result<(Counted, std::sync::Arc<std::sync::atomic::AtomicU64>)> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(std::io::BufReader::with_capacity(1 << 20, f))
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    Ok((std::io::BufReader::with_capacity(1 << 20, super::CountingReader::new(f, count.clone())), count))
 }
 
 /// Turn one export file into window rows. The handset is the private address seen in most
 /// packets of the whole capture: it is guessed from the first chunk and, in the rare case the
 /// final count disagrees, the file is read a second time with the right one.
-pub fn extract_capture(path: &Path, labels: &CaptureLabels, cfg: &FivegConfig) -> Result<(Vec<FlowRow>, CaptureStats)> {
-    let (rows, stats, final_handset) = extract_pass(path, labels, cfg, None)?;
+/// `progress` receives the bytes read since its last call.
+pub fn extract_capture(
+    path: &Path,
+    labels: &CaptureLabels,
+    cfg: &FivegConfig,
+    progress: &dyn Fn(u64),
+) -> Result<(Vec<FlowRow>, CaptureStats)> {
+    let (rows, stats, final_handset) = extract_pass(path, labels, cfg, None, progress)?;
     match (stats.handset, final_handset) {
         (Some(a), Some(b)) if a != b => {
-            let (rows, mut stats2, _) = extract_pass(path, labels, cfg, Some(b))?;
+            let (rows, mut stats2, _) = extract_pass(path, labels, cfg, Some(b), &|_| {})?;
             stats2.passes = 2;
             Ok((rows, stats2))
         }
@@ -574,8 +583,11 @@ fn extract_pass(
     labels: &CaptureLabels,
     cfg: &FivegConfig,
     fixed: Option<IpAddr>,
+    progress: &dyn Fn(u64),
 ) -> Result<(Vec<FlowRow>, CaptureStats, Option<IpAddr>)> {
-    let mut reader = ExportReader::new(path, open_buffered(path)?)?;
+    let (input, read_bytes) = open_counted(path)?;
+    let mut reported = 0u64;
+    let mut reader = ExportReader::new(path, input)?;
     let mut stats = CaptureStats { layout: Some(reader.layout()), passes: 1, ..Default::default() };
     let mut chunk = Vec::with_capacity(cfg.chunk_rows.min(1 << 20));
     let mut windows = TimeWindows::new(cfg.window_seconds, cfg.max_packets);
@@ -589,6 +601,9 @@ fn extract_pass(
     };
     loop {
         let n = reader.next_chunk(&mut chunk, cfg.chunk_rows)?;
+        let now = read_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        progress(now - reported);
+        reported = now;
         if n == 0 {
             break;
         }
