@@ -1,5 +1,6 @@
 //! CESNET-QUIC22 daily files (`flows-YYYYMMDD.csv.gz`): streamed through a multi-member gzip
 //! decoder, columns found by header name, `PPI` parsed by hand (no JSON parse per row).
+use super::csvsplit::{split_csv, Split};
 use crate::dataset::reservoir::{hash_str, priority, BottomK};
 use crate::error::{Error, Result};
 use crate::features::{FlowRow, WindowBuilder};
@@ -209,16 +210,38 @@ struct Cols {
     protocol: Option<usize>,
 }
 
-fn num(rec: &csv::ByteRecord, col: Option<usize>) -> Option<f64> {
+/// One split record: the line and its field ranges.
+struct Record<'a> {
+    line: &'a [u8],
+    fields: &'a [(usize, usize)],
+    line_no: u64,
+}
+
+impl Record<'_> {
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        self.fields.get(i).map(|&(a, b)| &self.line[a..b])
+    }
+}
+
+fn num(rec: &Record<'_>, col: Option<usize>) -> Option<f64> {
     let b = rec.get(col?)?;
     std::str::from_utf8(b).ok()?.trim().parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
+/// Lines of a file handed from the reader thread to the row builder.
+#[derive(Default)]
+struct LineChunk {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    first_line: u64,
+}
+
 /// Scan one daily file into per-service reservoirs. `file_index` orders output across files.
 ///
-/// A reader thread decompresses and splits records into chunks of `chunk_rows`, while this
-/// thread labels, samples and builds rows: one file keeps two cores busy, and memory is bounded
-/// by a few chunks whatever the file size.
+/// A reader thread decompresses and cuts lines into chunks of `chunk_rows`, while this thread
+/// splits fields, labels, samples and builds rows: one file keeps two cores busy, and memory is
+/// bounded by a few chunks whatever the file size. Fields are split by a minimal CSV splitter
+/// (quoted fields such as `PPI` may hold commas; records never span lines in this dataset).
 pub fn scan_file(
     path: &Path,
     file_index: u64,
@@ -226,25 +249,31 @@ pub fn scan_file(
     services: &ServiceMap,
     compressed_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CesnetScan> {
+    use std::io::BufRead;
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     use std::sync::mpsc::sync_channel;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let compressed = std::sync::Arc::new(AtomicU64::new(0));
     let raw = super::CountingReader::new(std::io::BufReader::with_capacity(1 << 20, file), compressed.clone());
-    let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, raw));
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).buffer_capacity(1 << 20).from_reader(gz);
-    let read_err = |e: csv::Error, line: u64| -> Error {
-        match e.kind() {
-            csv::ErrorKind::Io(io) => Error::offset(
-                path,
-                compressed.load(Relaxed),
-                format!("gzip stream broken near this compressed byte offset (CSV line {line}): {io}"),
-            ),
-            _ => Error::line(path, line, e.to_string()),
-        }
+    let mut input = std::io::BufReader::with_capacity(
+        1 << 20,
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, raw)),
+    );
+    let read_err = |e: std::io::Error, line: u64| -> Error {
+        Error::offset(
+            path,
+            compressed.load(Relaxed),
+            format!("gzip stream broken near this compressed byte offset (CSV line {line}): {e}"),
+        )
     };
-    let headers = rdr.byte_headers().map_err(|e| read_err(e, 1))?.clone();
-    let find = |n: &str| headers.iter().position(|h| h == n.as_bytes());
+    let mut header = Vec::new();
+    input.read_until(b'\n', &mut header).map_err(|e| read_err(e, 1))?;
+    let header = trim_eol(&header);
+    let mut ranges = Vec::new();
+    if header.is_empty() || split_csv(header, &mut ranges) != Split::Done {
+        return Err(Error::line(path, 1, "missing or malformed CSV header"));
+    }
+    let find = |n: &str| ranges.iter().position(|&(a, b)| &header[a..b] == n.as_bytes());
     let need = |n: &str| find(n).ok_or_else(|| Error::MissingColumn { path: path.to_path_buf(), column: n.into() });
     let cols = Cols {
         app: need("APP")?,
@@ -257,40 +286,64 @@ pub fn scan_file(
         packets_rev: find("PACKETS_REV"),
         protocol: find("PROTOCOL"),
     };
+    let n_columns = ranges.len();
     let capture = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let chunk_rows = cfg.chunk_rows.max(1);
     let mut state = FileState::new(file_index, hash_str(&capture), capture, cfg.max_packets);
 
     std::thread::scope(|s| -> Result<CesnetScan> {
-        let (tx, rx) = sync_channel::<Result<Vec<csv::ByteRecord>>>(2);
-        let (back_tx, back_rx) = sync_channel::<Vec<csv::ByteRecord>>(4);
+        let (tx, rx) = sync_channel::<Result<LineChunk>>(2);
+        let (back_tx, back_rx) = sync_channel::<LineChunk>(4);
         let reader = s.spawn(move || -> u64 {
+            let mut line_no = 1u64;
+            let mut bytes = 0u64;
             loop {
                 let mut chunk = back_rx.try_recv().unwrap_or_default();
-                chunk.resize_with(chunk_rows, csv::ByteRecord::new);
-                let mut n = 0;
-                while n < chunk_rows {
-                    let line = rdr.position().line() + 1;
-                    match rdr.read_byte_record(&mut chunk[n]) {
-                        Ok(true) => n += 1,
-                        Ok(false) => break,
+                chunk.buf.clear();
+                chunk.ends.clear();
+                chunk.first_line = line_no + 1;
+                let mut eof = false;
+                while chunk.ends.len() < chunk_rows {
+                    match input.read_until(b'\n', &mut chunk.buf) {
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            bytes += n as u64;
+                            line_no += 1;
+                            chunk.ends.push(chunk.buf.len());
+                        }
                         Err(e) => {
-                            let _ = tx.send(Err(read_err(e, line)));
-                            return rdr.position().byte();
+                            let _ = tx.send(Err(read_err(e, line_no + 1)));
+                            return bytes;
                         }
                     }
                 }
-                let last = n < chunk_rows;
-                chunk.truncate(n);
-                if (n > 0 && tx.send(Ok(chunk)).is_err()) || last {
-                    return rdr.position().byte();
+                if (!chunk.ends.is_empty() && tx.send(Ok(chunk)).is_err()) || eof {
+                    return bytes;
                 }
             }
         });
+        let mut fields = Vec::with_capacity(n_columns);
         for msg in rx {
             let chunk = msg?;
-            for rec in &chunk {
-                state.process(rec, &cols, cfg, services, path)?;
+            let mut start = 0;
+            for (k, &end) in chunk.ends.iter().enumerate() {
+                let line = trim_eol(&chunk.buf[start..end]);
+                start = end;
+                let line_no = chunk.first_line + k as u64;
+                if line.is_empty() {
+                    continue;
+                }
+                if split_csv(line, &mut fields) != Split::Done || fields.len() != n_columns {
+                    return Err(Error::line(
+                        path,
+                        line_no,
+                        format!("malformed record: expected {n_columns} fields, found {}", fields.len()),
+                    ));
+                }
+                state.process(&Record { line, fields: &fields, line_no }, &cols, cfg, services, path)?;
             }
             compressed_progress(compressed.load(Relaxed));
             let _ = back_tx.try_send(chunk);
@@ -299,6 +352,13 @@ pub fn scan_file(
         scan.bytes_decompressed = reader.join().unwrap_or(0);
         Ok(scan)
     })
+}
+
+fn trim_eol(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = b {
+        b = rest;
+    }
+    b
 }
 
 /// Per-file state of the row-processing side of `scan_file`.
@@ -328,7 +388,7 @@ impl FileState {
 
     fn process(
         &mut self,
-        rec: &csv::ByteRecord,
+        rec: &Record<'_>,
         cols: &Cols,
         cfg: &CesnetConfig,
         services: &ServiceMap,
@@ -343,10 +403,9 @@ impl FileState {
             let app = normalize_app(&String::from_utf8_lossy(app_b));
             let cat = String::from_utf8_lossy(cat_b);
             let Some(service) = services.get(&app).or_else(|| cesnet_category_service(&cat)) else {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
                 return Err(Error::line(
                     path,
-                    line,
+                    rec.line_no,
                     format!("CATEGORY `{cat}` (APP `{app}`) has no service; map the app with --service-map"),
                 ));
             };
@@ -381,7 +440,7 @@ impl FileState {
 /// (PACKETS, BYTES, DURATION, …) where the file has them.
 fn ppi_row(
     ppi: &Ppi,
-    rec: &csv::ByteRecord,
+    rec: &Record<'_>,
     cols: &Cols,
     b: &mut WindowBuilder,
     app: &str,

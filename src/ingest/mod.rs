@@ -1,5 +1,6 @@
 //! Readers of raw sources into flat records.
 pub mod cesnet;
+pub mod csvsplit;
 pub mod fiveg;
 pub mod timefmt;
 pub mod decode;
