@@ -259,3 +259,27 @@ fn unknown_service_folder_needs_a_map() {
     let rows = flowconx::features::schema::read_rows(&out).unwrap();
     assert!(!rows.is_empty() && rows.iter().all(|r| r.service == "browsing" && r.app == "chrome"));
 }
+
+#[test]
+fn garbled_cesnet_row_names_file_and_line() {
+    use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let src = samples().join("cesnet/CESNET-QUIC22/W-2022-44/1_Mon/flows-20221031.csv.gz");
+    let mut text = String::new();
+    GzDecoder::new(std::fs::File::open(&src).unwrap()).read_to_string(&mut text).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let cut = lines[5].rsplitn(3, ',').nth(2).unwrap().to_string(); // drop the last two fields
+    lines[5] = &cut;
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let mut gz = GzEncoder::new(std::fs::File::create(input.join("flows-20221031.csv.gz")).unwrap(), Compression::fast());
+    gz.write_all(lines.join("\n").as_bytes()).unwrap();
+    gz.finish().unwrap();
+    let out = dir.path().join("o.csv");
+    failed_with(
+        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "flows-20221031.csv.gz: line 6: malformed record",
+    );
+    only_files(dir.path(), &["in"]);
+}
