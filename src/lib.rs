@@ -10,8 +10,10 @@ pub mod features;
 pub mod flow;
 pub mod ingest;
 pub mod labels;
+pub mod model;
 pub mod output;
 pub mod progress;
 pub mod runtime;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -1,8 +1,11 @@
 //! One module per subcommand: orchestration only (configs in, library calls, summaries out).
+pub mod bench_train;
+pub mod embed;
 pub mod merge;
 pub mod prepare_5g;
 pub mod prepare_cesnet;
 pub mod prepare_mawi;
+pub mod train;
 
 use std::collections::BTreeMap;
 
