@@ -26,6 +26,9 @@ pub enum Command {
     PrepareCesnet(PrepareCesnetArgs),
     /// Concatenate processed files (schema-checked) into one training file
     Merge(MergeArgs),
+    /// metrics.json → KPI report (markdown with PASS/FAIL, PCA and confusion-matrix PNGs beside it)
+    #[command(name = "kpi-report")]
+    KpiReport(KpiReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,4 +99,14 @@ pub struct MergeArgs {
     /// Processed files to concatenate, in order
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KpiReportArgs {
+    /// metrics.json written by `evaluate` or `train` (FlowCon-X's metrics files are read too)
+    #[arg(long)]
+    pub metrics: PathBuf,
+    /// Markdown report; `<stem>_pca.png` and `<stem>_confusion.png` are written beside it
+    #[arg(long, default_value = "kpi_report.md")]
+    pub output: PathBuf,
 }

@@ -6,12 +6,14 @@
 pub mod commands;
 pub mod dataset;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod flow;
 pub mod ingest;
 pub mod labels;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod runtime;
 
 pub use error::{Error, Result};

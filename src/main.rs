@@ -22,6 +22,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Prepare5g(a) => commands::prepare_5g::run(a.into()),
         PrepareCesnet(a) => commands::prepare_cesnet::run(a.into()),
         Merge(a) => commands::merge::run(a.into()),
+        KpiReport(a) => commands::kpi_report::run(a.into()),
     }
 }
 
@@ -58,5 +59,11 @@ impl From<cli::PrepareCesnetArgs> for flowconx::commands::prepare_cesnet::Config
 impl From<cli::MergeArgs> for flowconx::commands::merge::Config {
     fn from(a: cli::MergeArgs) -> Self {
         Self { output: a.output, inputs: a.inputs }
+    }
+}
+
+impl From<cli::KpiReportArgs> for flowconx::commands::kpi_report::Config {
+    fn from(a: cli::KpiReportArgs) -> Self {
+        Self { metrics: a.metrics, output: a.output }
     }
 }
