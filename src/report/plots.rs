@@ -82,6 +82,7 @@ pub fn projection_png(p: &Projection, path: &Path) -> Result<()> {
             .x_desc("PC 1")
             .y_desc("PC 2")
             .label_style((FONT, 14))
+            .light_line_style(WHITE)
             .draw()
             .map_err(|e| plot_err(path, e))?;
         for (li, name) in p.labels.iter().enumerate() {
@@ -99,6 +100,7 @@ pub fn projection_png(p: &Projection, path: &Path) -> Result<()> {
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .label_font((FONT, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
