@@ -11,9 +11,11 @@ pub mod features;
 pub mod flow;
 pub mod ingest;
 pub mod labels;
+pub mod model;
 pub mod output;
 pub mod progress;
 pub mod report;
 pub mod runtime;
+pub mod train;
 
 pub use error::{Error, Result};

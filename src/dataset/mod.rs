@@ -1,2 +1,12 @@
-//! Reading processed rows, sampling, splits.
+//! Reading processed rows, label maps, splits, tensors for the model, augmentations.
+pub mod augment;
+pub mod batch;
+pub mod labels;
+pub mod load;
 pub mod reservoir;
+pub mod rng;
+pub mod split;
+pub mod tensorize;
+
+pub use labels::LabelMaps;
+pub use load::{load_rows, LoadConfig};

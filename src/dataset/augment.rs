@@ -1,0 +1,71 @@
+//! Network-condition augmentations (as FlowCon-X did): the same flow seen through another network —
+//! IATs scaled (slower/faster path), jittered, and packets lost. Every draw comes from the seed;
+//! augmented rows are only ever added on request (`--augment-count`) and reported as such.
+use super::rng::SplitMix;
+use crate::features::schema::FlowRow;
+
+/// One augmented copy of `row`. Sizes and directions of kept packets are unchanged.
+pub fn augment_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
+    let scale = rng.range(0.6, 1.8);
+    let loss = rng.range(0.0, 0.05);
+    let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len());
+    let mean_iat = if n > 1 { row.iat_values[1..n].iter().map(|&x| x.max(0.0) as f64).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
+    let sigma = 0.15 * mean_iat * scale;
+    let mut out = FlowRow { packet_lengths: Vec::with_capacity(n), iat_values: Vec::with_capacity(n), directions: Vec::with_capacity(n), ..row.clone() };
+    let mut carried = 0.0f64;
+    for i in 0..n {
+        let mut gap = if i == 0 { 0.0 } else { row.iat_values[i].max(0.0) as f64 * scale + (rng.normal() * sigma).abs() };
+        gap += carried;
+        // The first packet is kept so the flow never vanishes; a lost packet's gap moves to the next.
+        if i > 0 && rng.uniform() < loss {
+            carried = gap;
+            continue;
+        }
+        carried = 0.0;
+        out.packet_lengths.push(row.packet_lengths[i]);
+        out.iat_values.push(gap as f32);
+        out.directions.push(row.directions[i]);
+    }
+    let kept = out.packet_lengths.len() as f64;
+    let share = if n > 0 { kept / n as f64 } else { 1.0 };
+    let duration: f64 = out.iat_values.iter().map(|&x| x as f64).sum();
+    let bytes: f64 = out.packet_lengths.iter().map(|&x| x as f64).sum();
+    out.total_packets = row.total_packets * share;
+    out.total_fwd_packets = row.total_fwd_packets * share;
+    out.total_backward_packets = row.total_backward_packets * share;
+    out.flow_duration = row.flow_duration.map(|d| d * scale);
+    out.flow_iat_mean = row.flow_iat_mean.map(|d| d * scale / share.max(1e-9));
+    out.flow_iat_std = row.flow_iat_std.map(|d| d * scale);
+    let secs = (duration / 1000.0).max(1e-3);
+    out.flow_bytes_per_s = row.flow_bytes_per_s.map(|_| bytes / secs);
+    out.flow_packets_per_s = row.flow_packets_per_s.map(|_| kept / secs);
+    out.rtt_ms = row.rtt_ms.map(|r| r * scale);
+    out.jitter_ms = row.jitter_ms.map(|j| j * scale + sigma);
+    out.loss_rate = row.loss_rate.map(|l| (l + loss).min(1.0));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn augmentation_is_seeded_and_keeps_missing_measurements_missing() {
+        let row = FlowRow {
+            packet_lengths: (0..40).map(|i| 100.0 + i as f32).collect(),
+            iat_values: (0..40).map(|i| if i == 0 { 0.0 } else { 5.0 }).collect(),
+            directions: (0..40).map(|i| if i % 2 == 0 { 1 } else { -1 }).collect(),
+            rtt_ms: Some(20.0),
+            total_packets: 40.0,
+            ..Default::default()
+        };
+        let a = augment_row(&row, &mut SplitMix::new(3, &[0]));
+        let b = augment_row(&row, &mut SplitMix::new(3, &[0]));
+        assert_eq!(a, b);
+        assert_eq!(a.iat_values[0], 0.0);
+        assert_eq!(a.packet_lengths[0], 100.0);
+        assert!(a.packet_lengths.len() <= 40 && a.packet_lengths.len() >= 30);
+        assert!(a.jitter_ms.is_none() && a.loss_rate.is_none());
+        assert_ne!(a.rtt_ms, row.rtt_ms);
+    }
+}

@@ -1,0 +1,275 @@
+//! Model inputs from a processed row, computed from its real fields only:
+//! a packet tensor `[max_packets, PACKET_FEATURES]` + validity mask, and a network-condition
+//! series `[time_bins, COND_FEATURES]` built from the row's own packets in equal time bins plus
+//! its `rtt_ms` / `jitter_ms` / `loss_rate`. A missing measurement is value 0 with its
+//! "present" channel 0 (never a guessed number).
+use crate::features::schema::FlowRow;
+use crate::features::Welford;
+use serde::{Deserialize, Serialize};
+
+pub const PACKET_FEATURES: usize = 19;
+pub const COND_FEATURES: usize = 14;
+
+/// (value channel, presence channel) pairs: the value stays 0 after normalisation when absent.
+const PACKET_MISSING: [(usize, usize); 0] = [];
+const COND_MISSING: [(usize, usize); 4] = [(5, 6), (8, 9), (10, 11), (12, 13)];
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    pub max_packets: usize,
+    pub time_bins: usize,
+}
+
+#[inline]
+fn lg(x: f64) -> f32 {
+    x.max(0.0).ln_1p() as f32
+}
+
+fn opt_lg(x: Option<f64>) -> (f32, bool) {
+    match x {
+        Some(v) if v.is_finite() => (lg(v), true),
+        _ => (0.0, false),
+    }
+}
+
+/// Raw (unnormalised) features of one row.
+#[derive(Debug, Clone)]
+pub struct RowFeatures {
+    /// `[max_packets * PACKET_FEATURES]`, zero on padding.
+    pub packets: Vec<f32>,
+    /// 1.0 for real packets. A row without packets gets position 0 marked valid (all-zero token)
+    /// so attention always has a key.
+    pub mask: Vec<f32>,
+    /// `[time_bins * COND_FEATURES]`
+    pub cond: Vec<f32>,
+}
+
+pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
+    let (p, t) = (cfg.max_packets, cfg.time_bins);
+    let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len()).min(p);
+    let mut packets = vec![0f32; p * PACKET_FEATURES];
+    let mut mask = vec![0f32; p];
+    let total_t: f64 = row.iat_values[..n].iter().map(|&x| x.max(0.0) as f64).sum();
+    let (tcp, udp) = ((row.protocol == 6) as u8 as f32, (row.protocol == 17) as u8 as f32);
+    let total = row.total_packets;
+    let fwd_share = if total > 0.0 { (row.total_fwd_packets / total) as f32 } else { 0.0 };
+    let flow_opts = [
+        row.flow_bytes_per_s,
+        row.flow_packets_per_s,
+        row.packet_length_mean,
+        row.packet_length_std,
+        row.flow_iat_mean,
+        row.flow_iat_std,
+        row.flow_duration,
+    ];
+    let flow_missing = flow_opts.iter().any(|v| !v.is_some_and(f64::is_finite)) as u8 as f32;
+    let flow_vals: Vec<f32> = flow_opts.iter().map(|&v| opt_lg(v).0).collect();
+    let mut cum = 0.0f64;
+    for i in 0..n {
+        let size = row.packet_lengths[i].max(0.0) as f64;
+        let iat = row.iat_values[i].max(0.0) as f64;
+        let dir = if row.directions[i] >= 0 { 1.0f32 } else { -1.0 };
+        cum += iat;
+        let same_dir = (i > 0 && row.directions[i - 1] == row.directions[i]) as u8 as f32;
+        let f = &mut packets[i * PACKET_FEATURES..(i + 1) * PACKET_FEATURES];
+        f[0] = (size / 1500.0) as f32;
+        f[1] = lg(iat);
+        f[2] = dir;
+        f[3] = i as f32 / p as f32;
+        f[4] = if total_t > 0.0 { (cum / total_t) as f32 } else { 0.0 };
+        f[5] = tcp;
+        f[6] = udp;
+        f[7] = dir * (size / 1500.0) as f32;
+        f[8] = same_dir;
+        f[9] = flow_vals[0];
+        f[10] = flow_vals[1];
+        f[11] = fwd_share;
+        f[12] = lg(total);
+        f[13..18].copy_from_slice(&flow_vals[2..7]);
+        f[18] = flow_missing;
+        mask[i] = 1.0;
+    }
+    if n == 0 {
+        mask[0] = 1.0;
+    }
+    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t) }
+}
+
+/// Per-bin traffic statistics of the row's first `n` packets over `bins` equal slices of its duration.
+fn cond_series(row: &FlowRow, n: usize, total_t: f64, bins: usize) -> Vec<f32> {
+    let mut out = vec![0f32; bins * COND_FEATURES];
+    let width_ms = (total_t / bins as f64).max(1.0);
+    let mut count = vec![0f64; bins];
+    let mut bytes = vec![0f64; bins];
+    let mut up = vec![0f64; bins];
+    let mut iat = vec![Welford::new(); bins];
+    let mut rtt = vec![Welford::new(); bins];
+    let mut t = 0.0f64;
+    for i in 0..n {
+        let gap = row.iat_values[i].max(0.0) as f64;
+        t += gap;
+        let b = if total_t > 0.0 { ((t / total_t * bins as f64) as usize).min(bins - 1) } else { 0 };
+        count[b] += 1.0;
+        bytes[b] += row.packet_lengths[i].max(0.0) as f64;
+        up[b] += (row.directions[i] >= 0) as u8 as f64;
+        if i > 0 {
+            iat[b].push(gap);
+            // request → response turn: the gap is an RTT sample (as features::window::rtt_proxy_ms)
+            if row.directions[i - 1] > 0 && row.directions[i] < 0 {
+                rtt[b].push(gap);
+            }
+        }
+    }
+    let (rtt_v, rtt_p) = opt_lg(row.rtt_ms);
+    let (jit_v, jit_p) = opt_lg(row.jitter_ms);
+    let (loss_v, loss_p) = match row.loss_rate {
+        Some(v) if v.is_finite() => (v.clamp(0.0, 1.0) as f32, true),
+        _ => (0.0, false),
+    };
+    for b in 0..bins {
+        let f = &mut out[b * COND_FEATURES..(b + 1) * COND_FEATURES];
+        let secs = width_ms / 1000.0;
+        f[0] = lg(count[b] / secs);
+        f[1] = lg(bytes[b] / secs);
+        f[2] = if count[b] > 0.0 { (up[b] / count[b]) as f32 } else { 0.0 };
+        f[3] = iat[b].mean().map(lg).unwrap_or(0.0);
+        f[4] = iat[b].std().map(lg).unwrap_or(0.0);
+        if let Some(m) = rtt[b].mean() {
+            f[5] = lg(m);
+            f[6] = 1.0;
+        }
+        f[7] = (count[b] > 0.0) as u8 as f32;
+        f[8] = rtt_v;
+        f[9] = rtt_p as u8 as f32;
+        f[10] = jit_v;
+        f[11] = jit_p as u8 as f32;
+        f[12] = loss_v;
+        f[13] = loss_p as u8 as f32;
+    }
+    out
+}
+
+/// Per-channel mean/std fitted on the training rows only; stored in the checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalizer {
+    pub packet_mean: Vec<f32>,
+    pub packet_std: Vec<f32>,
+    pub cond_mean: Vec<f32>,
+    pub cond_std: Vec<f32>,
+}
+
+fn finish(ws: &[Welford]) -> (Vec<f32>, Vec<f32>) {
+    let mean = ws.iter().map(|w| w.mean().unwrap_or(0.0) as f32).collect();
+    // Constant channels (e.g. one protocol only) keep scale 1 instead of dividing by ~0.
+    let std = ws.iter().map(|w| w.std().filter(|s| *s > 1e-6).unwrap_or(1.0) as f32).collect();
+    (mean, std)
+}
+
+impl Normalizer {
+    pub fn fit<'a>(rows: impl Iterator<Item = &'a FlowRow>, cfg: &FeatureConfig) -> Self {
+        let mut pw = vec![Welford::new(); PACKET_FEATURES];
+        let mut cw = vec![Welford::new(); COND_FEATURES];
+        for row in rows {
+            let f = row_features(row, cfg);
+            for (i, m) in f.mask.iter().enumerate() {
+                if *m > 0.0 {
+                    for (c, w) in pw.iter_mut().enumerate() {
+                        w.push(f.packets[i * PACKET_FEATURES + c] as f64);
+                    }
+                }
+            }
+            for chunk in f.cond.chunks(COND_FEATURES) {
+                for (c, w) in cw.iter_mut().enumerate() {
+                    w.push(chunk[c] as f64);
+                }
+            }
+        }
+        let (packet_mean, packet_std) = finish(&pw);
+        let (cond_mean, cond_std) = finish(&cw);
+        Normalizer { packet_mean, packet_std, cond_mean, cond_std }
+    }
+
+    /// Normalise in place; padding stays 0 and absent measurements stay 0.
+    pub fn apply(&self, f: &mut RowFeatures) {
+        for (i, m) in f.mask.iter().enumerate() {
+            let x = &mut f.packets[i * PACKET_FEATURES..(i + 1) * PACKET_FEATURES];
+            if *m > 0.0 {
+                normalize(x, &self.packet_mean, &self.packet_std, &PACKET_MISSING);
+            } else {
+                x.iter_mut().for_each(|v| *v = 0.0);
+            }
+        }
+        for x in f.cond.chunks_mut(COND_FEATURES) {
+            normalize(x, &self.cond_mean, &self.cond_std, &COND_MISSING);
+        }
+    }
+}
+
+fn normalize(x: &mut [f32], mean: &[f32], std: &[f32], missing: &[(usize, usize)]) {
+    let present: Vec<bool> = missing.iter().map(|&(_, p)| x[p] > 0.0).collect();
+    for ((v, m), s) in x.iter_mut().zip(mean).zip(std) {
+        *v = (*v - m) / s;
+    }
+    for (&(v, _), ok) in missing.iter().zip(present) {
+        if !ok {
+            x[v] = 0.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> FlowRow {
+        FlowRow {
+            service: "streaming".into(),
+            packet_lengths: vec![100.0, 1500.0, 60.0, 1500.0],
+            iat_values: vec![0.0, 10.0, 20.0, 10.0],
+            directions: vec![1, -1, 1, -1],
+            rtt_ms: Some(10.0),
+            total_packets: 4.0,
+            total_fwd_packets: 2.0,
+            total_backward_packets: 2.0,
+            protocol: 6,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn packet_and_condition_features_from_real_fields() {
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4 };
+        let f = row_features(&row(), &cfg);
+        assert_eq!(f.mask, vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+        let pk = |i: usize, c: usize| f.packets[i * PACKET_FEATURES + c];
+        assert_eq!(pk(1, 0), 1.0);
+        assert!((pk(1, 1) - 11f32.ln()).abs() < 1e-6);
+        assert_eq!(pk(1, 2), -1.0);
+        assert_eq!(pk(3, 4), 1.0);
+        assert_eq!(pk(2, 4), 0.75);
+        assert_eq!((pk(0, 5), pk(0, 6)), (1.0, 0.0));
+        assert_eq!(pk(0, 11), 0.5);
+        assert_eq!(pk(0, 18), 1.0, "flow stats missing in this row");
+        assert!(f.packets[4 * PACKET_FEATURES..].iter().all(|&v| v == 0.0));
+        // 40 ms over 4 bins of 10 ms: packets at t=0,10,30,40 → bins 0,1,3,3.
+        let c = |b: usize, k: usize| f.cond[b * COND_FEATURES + k];
+        assert_eq!((c(0, 7), c(1, 7), c(2, 7), c(3, 7)), (1.0, 1.0, 0.0, 1.0));
+        assert!((c(3, 0) - (200f32).ln_1p()).abs() < 1e-4, "2 packets / 10 ms");
+        assert_eq!(c(1, 6), 1.0, "uplink → downlink turn in bin 1");
+        assert_eq!((c(0, 9), c(0, 11), c(0, 13)), (1.0, 0.0, 0.0), "jitter and loss absent");
+    }
+
+    #[test]
+    fn normalisation_keeps_padding_and_missing_at_zero() {
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4 };
+        let mut r2 = row();
+        r2.rtt_ms = None;
+        r2.packet_lengths[0] = 400.0;
+        let norm = Normalizer::fit([row(), r2.clone()].iter(), &cfg);
+        let mut f = row_features(&r2, &cfg);
+        norm.apply(&mut f);
+        assert!(f.packets[4 * PACKET_FEATURES..].iter().all(|&v| v == 0.0));
+        assert_eq!(f.cond[8], 0.0, "absent rtt stays 0");
+        assert!(f.packets.iter().chain(&f.cond).all(|v| v.is_finite()));
+    }
+}

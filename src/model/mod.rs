@@ -1,0 +1,173 @@
+//! The FlowCon-X encoder family: application encoder, network-condition encoder, context
+//! fusion, condition adversary and a service head, with size presets.
+pub mod adversary;
+pub mod app_encoder;
+pub mod attention;
+pub mod conv_block;
+pub mod fusion;
+pub mod net_encoder;
+pub mod pooling;
+pub mod transformer;
+
+use crate::dataset::batch::Batch;
+use crate::dataset::tensorize::{FeatureConfig, COND_FEATURES, PACKET_FEATURES};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Tensor};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSize {
+    /// FlowCon-X's dimensions: 128 packets, hidden 192, 6 heads, 3 conv blocks, 1 layer, BiGRU 2×64, 256-d.
+    Seed,
+    /// The default: 64 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d.
+    Small,
+}
+
+impl ModelSize {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelSize::Seed => "seed",
+            ModelSize::Small => "small",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub size: ModelSize,
+    pub features: FeatureConfig,
+    pub app: app_encoder::Config,
+    pub net: net_encoder::Config,
+    pub fusion: fusion::Config,
+    pub adversary: adversary::Config,
+    pub services: i64,
+}
+
+impl ModelConfig {
+    pub fn preset(size: ModelSize, services: usize, conditions: usize, adv_lambda: f64) -> Self {
+        // (packets, hidden, heads, conv blocks, layers, gru hidden, gru layers, embedding)
+        let (p, h, heads, convs, layers, g, gl, e) = match size {
+            ModelSize::Seed => (128, 192, 6, 3, 1, 64, 2, 256),
+            ModelSize::Small => (64, 64, 4, 2, 1, 32, 1, 64),
+        };
+        let dropout = 0.1;
+        ModelConfig {
+            size,
+            features: FeatureConfig { max_packets: p, time_bins: 24 },
+            app: app_encoder::Config {
+                in_dim: PACKET_FEATURES as i64,
+                hidden: h,
+                heads,
+                conv_blocks: convs,
+                kernel: 5,
+                layers,
+                ff_mult: 2,
+                emb_dim: e,
+                dropout,
+            },
+            net: net_encoder::Config { in_dim: COND_FEATURES as i64, hidden: g, gru_layers: gl, emb_dim: e },
+            fusion: fusion::Config { dim: h, cond_dim: 2 * g, heads, app_dim: e, emb_dim: e, dropout },
+            adversary: adversary::Config { in_dim: e, hidden: h, classes: conditions as i64, lambda: adv_lambda },
+            services: services as i64,
+        }
+    }
+
+    pub fn emb_dim(&self) -> usize {
+        self.fusion.emb_dim as usize
+    }
+}
+
+pub struct FlowConX {
+    pub app: app_encoder::AppEncoder,
+    pub net: net_encoder::NetEncoder,
+    pub fusion: fusion::ContextFusion,
+    pub adversary: adversary::ConditionAdversary,
+    pub service_head: nn::Linear,
+}
+
+pub struct Outputs {
+    pub z_app: Tensor,
+    pub z_net: Tensor,
+    pub z_flow: Tensor,
+    /// `[B, conditions]`
+    pub adv_logits: Tensor,
+    /// `[B, services]`
+    pub service_logits: Tensor,
+}
+
+impl FlowConX {
+    pub fn new(vs: nn::Path, cfg: &ModelConfig) -> Self {
+        FlowConX {
+            app: app_encoder::AppEncoder::new(&vs / "app", &cfg.app),
+            net: net_encoder::NetEncoder::new(&vs / "net", &cfg.net),
+            fusion: fusion::ContextFusion::new(&vs / "fusion", &cfg.fusion),
+            adversary: adversary::ConditionAdversary::new(&vs / "adversary", &cfg.adversary),
+            service_head: nn::linear(&vs / "service_head", cfg.fusion.emb_dim, cfg.services, Default::default()),
+        }
+    }
+
+    pub fn forward_t(&self, batch: &Batch, train: bool) -> Outputs {
+        let app = self.app.forward_t(&batch.packets, &batch.mask, train);
+        let net = self.net.forward(&batch.cond);
+        let z_flow = self.fusion.forward_t(&app.tokens, &batch.mask, &net.tokens, &app.z_app, train);
+        Outputs {
+            adv_logits: self.adversary.forward(&app.z_app),
+            service_logits: z_flow.apply(&self.service_head),
+            z_app: app.z_app,
+            z_net: net.z_net,
+            z_flow,
+        }
+    }
+}
+
+/// Parameters that get weight decay: weights of linear / conv / recurrent layers, not norms or biases.
+pub fn decays(name: &str) -> bool {
+    !(name.ends_with("bias") || name.contains("norm") || name.contains("b_ih") || name.contains("b_hh"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::labels::LabelMaps;
+    use crate::dataset::tensorize::Normalizer;
+    use crate::features::schema::FlowRow;
+    use tch::{Device, Kind};
+
+    fn row(n: usize) -> FlowRow {
+        FlowRow {
+            app: "a".into(),
+            service: "s".into(),
+            packet_lengths: (0..n).map(|i| 60.0 + 10.0 * i as f32).collect(),
+            iat_values: (0..n).map(|i| i as f32).collect(),
+            directions: (0..n).map(|i| if i % 3 == 0 { 1 } else { -1 }).collect(),
+            total_packets: n as f64,
+            protocol: 17,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn padding_does_not_change_outputs() {
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = ModelConfig::preset(ModelSize::Small, 2, 5, 1.0);
+        let model = FlowConX::new(vs.root(), &cfg);
+        let rows = [row(5), row(12)];
+        let refs: Vec<&FlowRow> = rows.iter().collect();
+        let norm = Normalizer::fit(rows.iter(), &cfg.features);
+        let labels = LabelMaps::fit(rows.iter());
+        let batch = Batch::build(&refs, &cfg.features, &norm, &labels, Device::Cpu);
+        let a = model.forward_t(&batch, false);
+        // Put garbage on the padded positions (never real packets).
+        let pad = batch.mask.logical_not().unsqueeze(-1).to_kind(Kind::Float);
+        let noisy = Batch { packets: &batch.packets + pad * 1000.0, ..batch };
+        let b = model.forward_t(&noisy, false);
+        for (x, y) in [(&a.z_app, &b.z_app), (&a.z_flow, &b.z_flow)] {
+            let d = (x - y).abs().max().double_value(&[]);
+            assert!(d < 1e-5, "padding changed the output by {d}");
+        }
+        assert_eq!(a.z_flow.size(), vec![2, cfg.emb_dim() as i64]);
+        let norms = a.z_flow.norm_scalaropt_dim(2.0, [-1], false);
+        assert!((norms - 1.0).abs().max().double_value(&[]) < 1e-5);
+    }
+}
