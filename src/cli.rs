@@ -29,6 +29,8 @@ pub enum Command {
     /// metrics.json → KPI report (markdown with PASS/FAIL, PCA and confusion-matrix PNGs beside it)
     #[command(name = "kpi-report")]
     KpiReport(KpiReportArgs),
+    /// Evaluate a checkpoint on processed rows: FlowCon-X's KPIs, baseline, open set, latency → JSON
+    Evaluate(EvaluateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -109,4 +111,80 @@ pub struct KpiReportArgs {
     /// Markdown report; `<stem>_pca.png` and `<stem>_confusion.png` are written beside it
     #[arg(long, default_value = "kpi_report.md")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+    Mps,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SplitArg {
+    /// No capture (file, CESNET day) on both sides; rows without `capture` are their own group
+    Capture,
+    /// Rows drawn at random (stratified by service)
+    Random,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Checkpoint directory (or its flowconx_checkpoint.safetensors / checkpoint.json)
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Processed CSV(s): repeat the flag or give a comma list; rows are concatenated in order
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub csv: Vec<PathBuf>,
+    /// Column holding the app name
+    #[arg(long, default_value = "app")]
+    pub app_col: String,
+    /// Column holding the service label
+    #[arg(long, default_value = "service")]
+    pub service_col: String,
+    /// Use only the first N rows (over all files)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Metrics JSON (`-` for stdout)
+    #[arg(long, default_value = "eval.json")]
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Stratified cap on the training rows used as k-NN/SVM/prototype references
+    #[arg(long)]
+    pub eval_max_train: Option<usize>,
+    /// Stratified cap on the test rows (and on the background rows)
+    #[arg(long)]
+    pub eval_max_test: Option<usize>,
+    /// Processed background rows (service `unknown`, e.g. MAWI) for the open-set AUROC; repeatable
+    #[arg(long, value_delimiter = ',')]
+    pub background: Vec<PathBuf>,
+    /// Neighbours in the k-NN vote
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    /// Split to evaluate on; default: the one stored with the checkpoint
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// Seed of the split (when --split is given) and of the caps
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Training rows up to which the SVM uses an RBF kernel (linear above)
+    #[arg(long, default_value_t = 10_000)]
+    pub svm_rbf_max_rows: usize,
+    /// Timed batch-1 calls for the latency percentiles
+    #[arg(long, default_value_t = 200)]
+    pub latency_runs: usize,
+    /// Batch size of the throughput measurement
+    #[arg(long, default_value_t = 256)]
+    pub throughput_batch: usize,
+    /// Skip the latency and throughput measurements
+    #[arg(long)]
+    pub no_timing: bool,
+    /// libtorch intra-op threads
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output
+    #[arg(long)]
+    pub quiet: bool,
 }

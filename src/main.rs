@@ -23,6 +23,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         PrepareCesnet(a) => commands::prepare_cesnet::run(a.into()),
         Merge(a) => commands::merge::run(a.into()),
         KpiReport(a) => commands::kpi_report::run(a.into()),
+        Evaluate(a) => commands::evaluate::run(a.into()),
     }
 }
 
@@ -65,5 +66,54 @@ impl From<cli::MergeArgs> for flowconx::commands::merge::Config {
 impl From<cli::KpiReportArgs> for flowconx::commands::kpi_report::Config {
     fn from(a: cli::KpiReportArgs) -> Self {
         Self { metrics: a.metrics, output: a.output }
+    }
+}
+
+fn eval_device(d: cli::DeviceArg) -> flowconx::train::DeviceChoice {
+    use flowconx::train::DeviceChoice;
+    match d {
+        cli::DeviceArg::Auto => DeviceChoice::Auto,
+        cli::DeviceArg::Cpu => DeviceChoice::Cpu,
+        cli::DeviceArg::Cuda => DeviceChoice::Cuda,
+        cli::DeviceArg::Mps => DeviceChoice::Mps,
+    }
+}
+
+fn eval_split(s: cli::SplitArg) -> flowconx::dataset::split::SplitMode {
+    use flowconx::dataset::split::SplitMode;
+    match s {
+        cli::SplitArg::Capture => SplitMode::Capture,
+        cli::SplitArg::Random => SplitMode::Random,
+    }
+}
+
+impl From<cli::EvaluateArgs> for flowconx::commands::evaluate::Config {
+    fn from(a: cli::EvaluateArgs) -> Self {
+        let load = flowconx::dataset::load::LoadConfig {
+            csv: a.csv,
+            limit: a.limit,
+            app_col: a.app_col,
+            service_col: a.service_col,
+        };
+        Self {
+            checkpoint: a.checkpoint,
+            load,
+            output: a.output,
+            device: eval_device(a.device),
+            background: a.background,
+            eval: flowconx::eval::EvaluateConfig {
+                split: a.split.map(eval_split),
+                seed: a.seed,
+                eval_max_train: a.eval_max_train,
+                eval_max_test: a.eval_max_test,
+                k: a.k,
+                svm_rbf_max_rows: a.svm_rbf_max_rows,
+                latency_runs: a.latency_runs,
+                throughput_batch: a.throughput_batch,
+                timing: !a.no_timing,
+            },
+            threads: a.threads,
+            quiet: a.quiet,
+        }
     }
 }

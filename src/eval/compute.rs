@@ -90,21 +90,20 @@ pub fn embedding_metrics(
         });
     }
 
-    if let Some(bg) = background {
-        let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
-        let unknown: Vec<f32> = protos.nearest(bg).iter().map(|p| p.1).collect();
-        let threshold = keep_threshold(&known, KEEP_FRACTION);
-        let rejected = threshold.filter(|_| !unknown.is_empty()).map(|t| {
-            unknown.iter().filter(|&&s| s < t).count() as f64 / unknown.len() as f64
-        });
-        m.open_set = Some(OpenSet {
-            auroc: auroc(&known, &unknown),
-            threshold: threshold.map(|t| t as f64),
-            keep_fraction: KEEP_FRACTION,
-            background_rows: bg.rows,
-            background_rejected: rejected,
-        });
-    }
+    // The rejection threshold needs known flows only; the AUROC needs background flows too.
+    let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
+    let threshold = keep_threshold(&known, KEEP_FRACTION);
+    let unknown: Vec<f32> = background.map(|bg| protos.nearest(bg).iter().map(|p| p.1).collect()).unwrap_or_default();
+    let rejected = threshold
+        .filter(|_| !unknown.is_empty())
+        .map(|t| unknown.iter().filter(|&&s| s < t).count() as f64 / unknown.len() as f64);
+    m.open_set = Some(OpenSet {
+        auroc: auroc(&known, &unknown),
+        threshold: threshold.map(|t| t as f64),
+        keep_fraction: KEEP_FRACTION,
+        background_rows: unknown.len(),
+        background_rejected: rejected,
+    });
 
     m.per_class = per_class(&knn_pred, test.service, &services.names);
     m.confusion = Some(Confusion { labels: services.names.clone(), matrix: confusion(&knn_pred, test.service, ns) });

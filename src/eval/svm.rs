@@ -51,7 +51,8 @@ pub fn svm_ovr(train: &Matrix, train_y: &[u32], n_labels: usize, test: &Matrix, 
         .map(|&c| -> Result<Vec<f32>> {
             let targets: Array1<bool> = train_y.iter().map(|&y| y == c).collect();
             let ds = Dataset::new(records.clone(), targets);
-            let params = Svm::<f32, bool>::params().eps(1e-3).shrinking(true);
+            // No shrinking: linfa-svm 0.8.1 underflows an index in `do_shrinking` on real data.
+            let params = Svm::<f32, bool>::params().eps(1e-3).shrinking(false);
             let params = match kernel {
                 SvmKernel::Rbf => params.pos_neg_weights(10.0, 10.0).gaussian_kernel(eps),
                 SvmKernel::Linear => params.pos_neg_weights(1.0, 1.0).linear_kernel(),
