@@ -24,6 +24,9 @@ pub enum Command {
     /// CESNET-QUIC22 daily flows-*.csv.gz → rows, balanced per service
     #[command(name = "prepare-cesnet")]
     PrepareCesnet(PrepareCesnetArgs),
+    /// Raw pcap/pcapng captures (a file or a folder) → a seeded sample of bidirectional flow windows
+    #[command(name = "prepare-mawi")]
+    PrepareMawi(PrepareMawiArgs),
     /// Concatenate processed files (schema-checked) into one training file
     Merge(MergeArgs),
     /// metrics.json → KPI report (markdown with PASS/FAIL, PCA and confusion-matrix PNGs beside it)
@@ -101,6 +104,43 @@ pub struct MergeArgs {
     /// Processed files to concatenate, in order
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PrepareMawiArgs {
+    /// A capture (pcap, pcapng, optionally gzipped) or a folder of captures
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output CSV (`-` for stdout)
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Rows kept: a uniform sample of all flow windows
+    #[arg(long, default_value_t = 20_000)]
+    pub max_flows: usize,
+    /// Window length in seconds (per flow)
+    #[arg(long, default_value_t = 1.0)]
+    pub window_seconds: f64,
+    /// Packets kept in each row's sequences (statistics cover all packets of the window)
+    #[arg(long, default_value_t = 128)]
+    pub max_packets: usize,
+    /// Read at most N frames of each file
+    #[arg(long)]
+    pub max_packets_to_scan: Option<u64>,
+    /// `app` of rows whose flow has no label
+    #[arg(long, default_value = "mawi_background")]
+    pub label_app: String,
+    /// `service` of rows whose flow has no label
+    #[arg(long, default_value = "unknown")]
+    pub label_service: String,
+    /// Seed of the sample
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Per-flow labels: nDPI's flow table CSV or `capture,proto,ip_a,port_a,ip_b,port_b,app,service`
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         Prepare5g(a) => commands::prepare_5g::run(a.into()),
         PrepareCesnet(a) => commands::prepare_cesnet::run(a.into()),
+        PrepareMawi(a) => commands::prepare_mawi::run(a.into()),
         Merge(a) => commands::merge::run(a.into()),
         KpiReport(a) => commands::kpi_report::run(a.into()),
         Evaluate(a) => commands::evaluate::run(a.into()),
@@ -60,6 +61,24 @@ impl From<cli::PrepareCesnetArgs> for flowconx::commands::prepare_cesnet::Config
 impl From<cli::MergeArgs> for flowconx::commands::merge::Config {
     fn from(a: cli::MergeArgs) -> Self {
         Self { output: a.output, inputs: a.inputs }
+    }
+}
+
+impl From<cli::PrepareMawiArgs> for flowconx::commands::prepare_mawi::Config {
+    fn from(a: cli::PrepareMawiArgs) -> Self {
+        Self {
+            input: a.input,
+            output: a.output,
+            max_flows: a.max_flows,
+            window_seconds: a.window_seconds,
+            max_packets: a.max_packets,
+            max_packets_to_scan: a.max_packets_to_scan,
+            label_app: a.label_app,
+            label_service: a.label_service,
+            seed: a.seed,
+            labels: a.labels,
+            quiet: a.quiet,
+        }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod kpi_report;
 pub mod merge;
 pub mod prepare_5g;
 pub mod prepare_cesnet;
+pub mod prepare_mawi;
 
 use std::collections::BTreeMap;
 

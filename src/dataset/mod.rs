@@ -7,6 +7,7 @@ pub mod reservoir;
 pub mod rng;
 pub mod split;
 pub mod tensorize;
+pub mod window_sample;
 
 pub use labels::LabelMaps;
 pub use load::{load_rows, LoadConfig};

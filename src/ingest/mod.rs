@@ -2,3 +2,5 @@
 pub mod cesnet;
 pub mod fiveg;
 pub mod timefmt;
+pub mod decode;
+pub mod pcap;

@@ -1,0 +1,296 @@
+//! Bidirectional flow table: packets → per-flow time windows → a [`WindowSink`].
+//!
+//! Direction +1 is the sender of the flow's first packet. A flow idle for longer than the idle
+//! timeout ends (its next packet starts a new flow). Callers pass a monotonic packet clock `t`
+//! (timestamps clamped to the latest seen), so every decision here depends only on the flow's own
+//! packets and the sweep times; that makes results identical however flows are sharded.
+use super::key::FlowKey;
+use super::windows::{CloseReason, TimeWindows};
+use crate::ingest::decode::{Packet, TCP, TCP_FIN, TCP_SYN};
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
+
+#[derive(Debug, Clone, Copy)]
+pub struct FlowConfig {
+    pub window_seconds: f64,
+    pub max_packets: usize,
+    /// A flow with no packet for longer than this ends.
+    pub idle_timeout_us: i64,
+}
+
+impl FlowConfig {
+    /// Idle timeout max(window, 60 s).
+    pub fn new(window_seconds: f64, max_packets: usize) -> Self {
+        let idle = (window_seconds.max(60.0) * 1e6).round() as i64;
+        FlowConfig { window_seconds, max_packets, idle_timeout_us: idle }
+    }
+    /// How often (packet time) to sweep idle flows and ended windows: every max(window, 5 s).
+    pub fn sweep_interval_us(&self) -> i64 {
+        ((self.window_seconds.max(5.0)) * 1e6).round() as i64
+    }
+}
+
+/// What a sink learns about the flow of a closing window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowMeta {
+    /// Oriented from the initiator (`a`, direction +1) to the responder.
+    pub key: FlowKey,
+    /// File index of the flow's first packet: with the window index, a stable identity.
+    pub first_index: u64,
+}
+
+/// Receives every non-empty window when it closes.
+pub trait WindowSink {
+    fn window(&mut self, flow: &FlowMeta, windows: &TimeWindows, reason: CloseReason);
+}
+
+impl<F: FnMut(&FlowMeta, &TimeWindows, CloseReason)> WindowSink for F {
+    fn window(&mut self, flow: &FlowMeta, windows: &TimeWindows, reason: CloseReason) {
+        self(flow, windows, reason)
+    }
+}
+
+/// Highest TCP sequence end seen in one direction; data below it again is a retransmission.
+#[derive(Debug, Clone, Copy, Default)]
+struct SeqTrack {
+    next: u32,
+    valid: bool,
+}
+
+impl SeqTrack {
+    /// Returns whether a segment `[seq, seq + len)` (len > 0) repeats data already seen.
+    #[inline]
+    fn segment(&mut self, seq: u32, len: u32, flags: u8) -> bool {
+        let end = seq.wrapping_add(len).wrapping_add((flags & (TCP_SYN | TCP_FIN) != 0) as u32);
+        let retrans = self.valid && len > 0 && (end.wrapping_sub(self.next) as i32) <= 0;
+        if !self.valid || (end.wrapping_sub(self.next) as i32) > 0 {
+            self.next = end;
+            self.valid = true;
+        }
+        retrans
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FlowState {
+    meta: FlowMeta,
+    last_t: i64,
+    windows: TimeWindows,
+    seq: [SeqTrack; 2],
+}
+
+/// Counters summed over shards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub flows: u64,
+    pub windows: u64,
+    /// Windows closed by a later packet or a sweep past their end.
+    pub closed_time: u64,
+    pub closed_idle: u64,
+    pub closed_end: u64,
+    /// Largest number of flows held at once.
+    pub peak_flows: u64,
+}
+
+impl FlowStats {
+    pub fn merge(&mut self, o: &FlowStats) {
+        self.flows += o.flows;
+        self.windows += o.windows;
+        self.closed_time += o.closed_time;
+        self.closed_idle += o.closed_idle;
+        self.closed_end += o.closed_end;
+        // Shards peak at different times: the sum bounds the true peak from above.
+        self.peak_flows += o.peak_flows;
+    }
+    fn count(&mut self, reason: CloseReason) {
+        self.windows += 1;
+        match reason {
+            CloseReason::TimeAdvanced => self.closed_time += 1,
+            CloseReason::Idle => self.closed_idle += 1,
+            CloseReason::EndOfStream => self.closed_end += 1,
+        }
+    }
+}
+
+fn new_state(cfg: &FlowConfig, p: &Packet) -> FlowState {
+    FlowState {
+        meta: FlowMeta { key: FlowKey::from_packet(p), first_index: p.index },
+        last_t: 0,
+        windows: TimeWindows::new(cfg.window_seconds, cfg.max_packets),
+        seq: [SeqTrack::default(); 2],
+    }
+}
+
+pub struct FlowTable {
+    cfg: FlowConfig,
+    map: FxHashMap<FlowKey, FlowState>,
+    pub stats: FlowStats,
+}
+
+impl FlowTable {
+    pub fn new(cfg: FlowConfig) -> Self {
+        FlowTable { cfg, map: FxHashMap::default(), stats: FlowStats::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn close<S: WindowSink>(stats: &mut FlowStats, st: &FlowState, reason: CloseReason, sink: &mut S) {
+        if !st.windows.current.is_empty() {
+            stats.count(reason);
+            sink.window(&st.meta, &st.windows, reason);
+        }
+    }
+
+    /// Add a packet at clock time `t` (≥ every earlier `t`).
+    #[inline]
+    pub fn push<S: WindowSink>(&mut self, p: &Packet, t: i64, sink: &mut S) {
+        let key = FlowKey::from_packet(p);
+        let ck = key.canonical();
+        let idle = self.cfg.idle_timeout_us;
+        let (cfg, stats, len) = (&self.cfg, &mut self.stats, self.map.len() as u64);
+        let st = match self.map.entry(ck) {
+            Entry::Occupied(e) => {
+                let st = e.into_mut();
+                if t - st.last_t > idle {
+                    Self::close(stats, st, CloseReason::Idle, sink);
+                    *st = new_state(cfg, p);
+                    stats.flows += 1;
+                }
+                st
+            }
+            Entry::Vacant(v) => {
+                stats.flows += 1;
+                stats.peak_flows = stats.peak_flows.max(len + 1);
+                v.insert(new_state(cfg, p))
+            }
+        };
+        let forward = key.a == st.meta.key.a && key.port_a == st.meta.key.port_a;
+        if st.windows.crosses(t) {
+            Self::close(&mut self.stats, st, CloseReason::TimeAdvanced, sink);
+            st.windows.advance(t);
+        }
+        st.windows.push(t, p.ip_len, if forward { 1 } else { -1 });
+        if p.proto == TCP {
+            let retrans = st.seq[!forward as usize].segment(p.tcp_seq, p.payload_len, p.tcp_flags);
+            if p.payload_len > 0 {
+                st.windows.current.note_tcp_segment(retrans);
+            }
+        }
+        st.last_t = t;
+    }
+
+    /// At clock `now`: end flows idle past the timeout and close windows that ended before `now`.
+    pub fn sweep<S: WindowSink>(&mut self, now: i64, sink: &mut S) {
+        let idle = self.cfg.idle_timeout_us;
+        let stats = &mut self.stats;
+        self.map.retain(|_, st| {
+            if now - st.last_t > idle {
+                Self::close(stats, st, CloseReason::Idle, sink);
+                return false;
+            }
+            if st.windows.crosses(now) {
+                Self::close(stats, st, CloseReason::TimeAdvanced, sink);
+                st.windows.advance(now);
+            }
+            true
+        });
+    }
+
+    /// End of the packet stream: close every open window.
+    pub fn finish<S: WindowSink>(&mut self, sink: &mut S) {
+        let stats = &mut self.stats;
+        for (_, st) in self.map.drain() {
+            Self::close(stats, &st, CloseReason::EndOfStream, sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(src: u8, sport: u16, dst: u8, dport: u16, index: u64, len: u32) -> Packet {
+        let mut p = Packet { index, proto: 17, ip_version: 4, sport, dport, ip_len: len, ..Packet::default() };
+        p.src[..4].copy_from_slice(&[10, 0, 0, src]);
+        p.dst[..4].copy_from_slice(&[10, 0, 0, dst]);
+        p
+    }
+
+    type Rec = (u64, i64, Vec<i8>, CloseReason);
+
+    fn run(packets: &[(i64, Packet)]) -> (Vec<Rec>, FlowStats) {
+        let mut t = FlowTable::new(FlowConfig::new(1.0, 16));
+        let mut out: Vec<Rec> = Vec::new();
+        let mut sink = |m: &FlowMeta, w: &TimeWindows, r: CloseReason| {
+            let row = w.current.finish("a", "s", 17, "c");
+            out.push((m.first_index, w.index(), row.directions, r));
+        };
+        for (ts, p) in packets {
+            t.push(p, *ts, &mut sink);
+        }
+        t.finish(&mut sink);
+        out.sort_by_key(|r| (r.0, r.1));
+        (out, t.stats)
+    }
+
+    #[test]
+    fn directions_windows_and_idle() {
+        let a = pkt(1, 1000, 2, 53, 0, 60);
+        let b = pkt(2, 53, 1, 1000, 1, 120);
+        let pk = [
+            (0, a),
+            (400_000, b),
+            (1_200_000, Packet { index: 2, ..a }),
+            // 70 s later: idle timeout (60 s) passed → new flow started by the responder
+            (71_300_000, Packet { index: 3, ..b }),
+        ];
+        let (out, st) = run(&pk);
+        assert_eq!(st.flows, 2);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0], (0, 0, vec![1, -1], CloseReason::TimeAdvanced));
+        assert_eq!(out[1], (0, 1, vec![1], CloseReason::Idle));
+        assert_eq!(out[2], (3, 0, vec![1], CloseReason::EndOfStream));
+    }
+
+    #[test]
+    fn sweeps_do_not_change_windows() {
+        let a = pkt(1, 1000, 2, 53, 0, 60);
+        let pk: Vec<(i64, Packet)> = (0..50).map(|i| (i * 300_000, Packet { index: i as u64, ..a })).collect();
+        let (plain, _) = run(&pk);
+        let mut t = FlowTable::new(FlowConfig::new(1.0, 16));
+        let mut swept: Vec<Rec> = Vec::new();
+        let mut sink = |m: &FlowMeta, w: &TimeWindows, r: CloseReason| {
+            swept.push((m.first_index, w.index(), w.current.finish("a", "s", 17, "c").directions, r));
+        };
+        for (ts, p) in &pk {
+            if ts % 2_000_000 == 0 {
+                t.sweep(*ts, &mut sink);
+            }
+            t.push(p, *ts, &mut sink);
+        }
+        t.finish(&mut sink);
+        swept.sort_by_key(|r| (r.0, r.1));
+        let strip = |v: &[Rec]| v.iter().map(|r| (r.0, r.1, r.2.clone())).collect::<Vec<_>>();
+        assert_eq!(strip(&plain), strip(&swept));
+    }
+
+    #[test]
+    fn tcp_retransmissions_counted() {
+        let mut s = SeqTrack::default();
+        assert!(!s.segment(100, 0, TCP_SYN));
+        assert!(!s.segment(101, 50, 0x18));
+        assert!(!s.segment(151, 50, 0x18));
+        assert!(s.segment(101, 50, 0x18));
+        assert!(!s.segment(201, 10, 0x18));
+        // wrap-around
+        let mut w = SeqTrack::default();
+        assert!(!w.segment(u32::MAX - 5, 10, 0x10));
+        assert!(!w.segment(4, 10, 0x10));
+        assert!(w.segment(u32::MAX - 5, 10, 0x10));
+    }
+}
