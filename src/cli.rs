@@ -34,6 +34,8 @@ pub enum Command {
     KpiReport(KpiReportArgs),
     /// Evaluate a checkpoint on processed rows: FlowCon-X's KPIs, baseline, open set, latency → JSON
     Evaluate(EvaluateArgs),
+    /// Service verdict per flow window of a capture, a folder of captures or a processed CSV
+    Classify(ClassifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +223,37 @@ pub struct EvaluateArgs {
     /// Skip the latency and throughput measurements
     #[arg(long)]
     pub no_timing: bool,
+    /// libtorch intra-op threads
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Checkpoint directory (or a file inside it); its reference embeddings are the k-NN index
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// pcap/pcapng capture (optionally .gz), a folder of captures, or a processed CSV (.csv/.csv.gz)
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Verdicts CSV (`-` for stdout)
+    #[arg(long, default_value = "verdicts.csv")]
+    pub output: PathBuf,
+    /// Flow window length in seconds (captures only)
+    #[arg(long, default_value_t = 10.0)]
+    pub window_seconds: f64,
+    /// Prototype similarity below which a flow is `unknown`; default: the threshold stored with the
+    /// checkpoint (metrics.json), else the one keeping 95% of the reference rows
+    #[arg(long)]
+    pub unknown_threshold: Option<f32>,
+    /// Neighbours in the k-NN vote
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
     /// libtorch intra-op threads
     #[arg(long)]
     pub threads: Option<usize>,

@@ -25,6 +25,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Merge(a) => commands::merge::run(a.into()),
         KpiReport(a) => commands::kpi_report::run(a.into()),
         Evaluate(a) => commands::evaluate::run(a.into()),
+        Classify(a) => commands::classify::run(a.into()),
     }
 }
 
@@ -131,6 +132,22 @@ impl From<cli::EvaluateArgs> for flowconx::commands::evaluate::Config {
                 throughput_batch: a.throughput_batch,
                 timing: !a.no_timing,
             },
+            threads: a.threads,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<cli::ClassifyArgs> for flowconx::commands::classify::Config {
+    fn from(a: cli::ClassifyArgs) -> Self {
+        Self {
+            checkpoint: a.checkpoint,
+            input: a.input,
+            output: a.output,
+            window_seconds: a.window_seconds,
+            unknown_threshold: a.unknown_threshold,
+            k: a.k,
+            device: eval_device(a.device),
             threads: a.threads,
             quiet: a.quiet,
         }

@@ -1,4 +1,5 @@
 //! One module per subcommand: orchestration only (configs in, library calls, summaries out).
+pub mod classify;
 pub mod evaluate;
 pub mod kpi_report;
 pub mod merge;

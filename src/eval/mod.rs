@@ -2,6 +2,7 @@
 //! leave-one-app-out, open-set scores, the raw-feature baseline and latency summaries.
 //! Pure Rust on plain matrices; the model only produces the embeddings.
 pub mod baseline;
+pub mod classify;
 pub mod compute;
 pub mod knn;
 pub mod latency;
