@@ -29,6 +29,13 @@ pub enum Command {
     PrepareMawi(PrepareMawiArgs),
     /// Concatenate processed files (schema-checked) into one training file
     Merge(MergeArgs),
+    /// Train the FlowCon-X encoder on processed rows; writes a checkpoint, history and split
+    Train(TrainArgs),
+    /// Embed processed rows with a checkpoint: `app,service,capture,z0..` per row, input order
+    Embed(EmbedArgs),
+    /// Forward+backward samples/s of the model presets (scripts/bench-train.sh)
+    #[command(name = "bench-train", hide = true)]
+    BenchTrain(BenchTrainArgs),
     /// metrics.json → KPI report (markdown with PASS/FAIL, PCA and confusion-matrix PNGs beside it)
     #[command(name = "kpi-report")]
     KpiReport(KpiReportArgs),
@@ -108,6 +115,177 @@ pub struct MergeArgs {
     pub inputs: Vec<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+    Mps,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SplitArg {
+    /// No capture (file, CESNET day) on both sides; rows without `capture` are their own group
+    Capture,
+    /// Rows drawn at random (stratified by service)
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ModelSizeArg {
+    /// Default: 64 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d embeddings
+    Small,
+    /// FlowCon-X's dimensions: 128 packets, hidden 192, 6 heads, 3 conv blocks, BiGRU 2x64, 256-d
+    Seed,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Processed CSV(s): repeat the flag or give a comma list; rows are concatenated in order
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub csv: Vec<PathBuf>,
+    /// Column holding the target label (overrides --service-col when given)
+    #[arg(long)]
+    pub label_col: Option<String>,
+    /// Column holding the app name
+    #[arg(long, default_value = "app")]
+    pub app_col: String,
+    /// Column holding the service label (the target)
+    #[arg(long, default_value = "service")]
+    pub service_col: String,
+    /// Use only the first N rows (over all files)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Where the checkpoint, history.json and reference embeddings go
+    #[arg(long, default_value = "outputs/flowconx")]
+    pub output_dir: PathBuf,
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Peak learning rate (cosine decay to 5 %)
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+    /// AdamW decoupled weight decay (not applied to norms and biases)
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f64,
+    /// Network-condition augmentations per real training row (IAT scaling, jitter, loss); 0 = real rows only
+    #[arg(long, default_value_t = 0)]
+    pub augment_count: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Past embeddings kept per service for the contrastive loss (0 = no memory bank)
+    #[arg(long, default_value_t = 512)]
+    pub memory_per_class: usize,
+    /// Contrastive temperature
+    #[arg(long, default_value_t = 0.07)]
+    pub temperature: f64,
+    /// Weight of the app-level SupCon on z_app
+    #[arg(long, default_value_t = 0.35)]
+    pub lambda_app: f64,
+    /// Weight of prototype alignment (z_app to per-service prototypes)
+    #[arg(long, default_value_t = 0.10)]
+    pub lambda_proto: f64,
+    /// Weight of app/network disentanglement
+    #[arg(long, default_value_t = 0.25)]
+    pub lambda_dis: f64,
+    /// Weight of the condition adversary (behind gradient reversal)
+    #[arg(long, default_value_t = 0.15)]
+    pub lambda_adv: f64,
+    /// Weight of the pairwise margin loss on z_app
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda_pair: f64,
+    /// Weight of the service SupCon on z_flow
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda_flow_service: f64,
+    /// Weight of the pairwise margin loss on z_flow
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda_flow_pair: f64,
+    /// Weight of the service cross-entropy head on z_flow (flowconx addition)
+    #[arg(long, default_value_t = 0.5)]
+    pub lambda_service_ce: f64,
+    /// Pairs of different services are pushed below this cosine similarity
+    #[arg(long, default_value_t = 0.20)]
+    pub pair_negative_margin: f64,
+    /// Pairs of the same service are pulled up to this cosine similarity
+    #[arg(long, default_value_t = 0.75)]
+    pub pair_positive_target: f64,
+    /// Cap on training rows embedded for the per-epoch k-NN check
+    #[arg(long)]
+    pub eval_max_train: Option<usize>,
+    /// Cap on test rows embedded for the per-epoch k-NN check
+    #[arg(long)]
+    pub eval_max_test: Option<usize>,
+    /// Continue from a checkpoint (its file or directory): same model, label maps and normalisation
+    #[arg(long)]
+    pub resume_checkpoint: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "capture")]
+    pub split: SplitArg,
+    /// Share of captures (or rows, with --split random) per service held out for testing
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    #[arg(long, value_enum, default_value = "small")]
+    pub model_size: ModelSizeArg,
+    /// Intra-op threads for libtorch (default: libtorch's choice)
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Gradient-norm clipping threshold
+    #[arg(long, default_value_t = 1.0)]
+    pub grad_clip: f64,
+    /// Training embeddings kept per service as the checkpoint's reference set
+    #[arg(long, default_value_t = 256)]
+    pub reference_per_service: usize,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Checkpoint directory or its flowconx_checkpoint.safetensors
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Processed CSV(s): repeat the flag or give a comma list
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub csv: Vec<PathBuf>,
+    /// Output CSV `app,service,capture,z0..` (`-` for stdout)
+    #[arg(long)]
+    pub output: PathBuf,
+    #[arg(long, default_value = "app")]
+    pub app_col: String,
+    #[arg(long, default_value = "service")]
+    pub service_col: String,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, default_value_t = 512)]
+    pub batch_size: usize,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchTrainArgs {
+    /// Processed CSV whose rows fill the batches (cycled when shorter than a batch)
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub csv: Vec<PathBuf>,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Timed forward+backward steps per preset (after one warm-up step)
+    #[arg(long, default_value_t = 5)]
+    pub steps: usize,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+}
+
 #[derive(Debug, Args)]
 pub struct PrepareMawiArgs {
     /// A capture (pcap, pcapng, optionally gzipped) or a folder of captures
@@ -153,22 +331,6 @@ pub struct KpiReportArgs {
     /// Markdown report; `<stem>_pca.png` and `<stem>_confusion.png` are written beside it
     #[arg(long, default_value = "kpi_report.md")]
     pub output: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum DeviceArg {
-    Auto,
-    Cpu,
-    Cuda,
-    Mps,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum SplitArg {
-    /// No capture (file, CESNET day) on both sides; rows without `capture` are their own group
-    Capture,
-    /// Rows drawn at random (stratified by service)
-    Random,
 }
 
 #[derive(Debug, Args)]

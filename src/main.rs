@@ -26,6 +26,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         KpiReport(a) => commands::kpi_report::run(a.into()),
         Evaluate(a) => commands::evaluate::run(a.into()),
         Classify(a) => commands::classify::run(a.into()),
+        Train(a) => commands::train::run(a.into()),
+        Embed(a) => commands::embed::run(a.into()),
+        BenchTrain(a) => commands::bench_train::run(a.into()),
     }
 }
 
@@ -65,6 +68,92 @@ impl From<cli::MergeArgs> for flowconx::commands::merge::Config {
     }
 }
 
+fn device(d: cli::DeviceArg) -> flowconx::train::DeviceChoice {
+    use flowconx::train::DeviceChoice;
+    match d {
+        cli::DeviceArg::Auto => DeviceChoice::Auto,
+        cli::DeviceArg::Cpu => DeviceChoice::Cpu,
+        cli::DeviceArg::Cuda => DeviceChoice::Cuda,
+        cli::DeviceArg::Mps => DeviceChoice::Mps,
+    }
+}
+
+impl From<cli::TrainArgs> for flowconx::commands::train::Config {
+    fn from(a: cli::TrainArgs) -> Self {
+        use flowconx::dataset::split::{SplitConfig, SplitMode};
+        use flowconx::model::ModelSize;
+        Self {
+            load: flowconx::dataset::LoadConfig {
+                csv: a.csv,
+                limit: a.limit,
+                app_col: a.app_col,
+                service_col: a.label_col.unwrap_or(a.service_col),
+            },
+            output_dir: a.output_dir,
+            epochs: a.epochs,
+            batch_size: a.batch_size,
+            lr: a.lr,
+            weight_decay: a.weight_decay,
+            augment_count: a.augment_count,
+            seed: a.seed,
+            device: device(a.device),
+            memory_per_class: a.memory_per_class,
+            temperature: a.temperature,
+            weights: flowconx::train::LossWeights {
+                app: a.lambda_app,
+                proto: a.lambda_proto,
+                dis: a.lambda_dis,
+                adv: a.lambda_adv,
+                pair: a.lambda_pair,
+                flow_service: a.lambda_flow_service,
+                flow_pair: a.lambda_flow_pair,
+                service_ce: a.lambda_service_ce,
+            },
+            pair_negative_margin: a.pair_negative_margin,
+            pair_positive_target: a.pair_positive_target,
+            eval_max_train: a.eval_max_train,
+            eval_max_test: a.eval_max_test,
+            resume_checkpoint: a.resume_checkpoint,
+            split: SplitConfig {
+                mode: match a.split {
+                    cli::SplitArg::Capture => SplitMode::Capture,
+                    cli::SplitArg::Random => SplitMode::Random,
+                },
+                test_fraction: a.test_fraction,
+                seed: a.seed,
+            },
+            model_size: match a.model_size {
+                cli::ModelSizeArg::Small => ModelSize::Small,
+                cli::ModelSizeArg::Seed => ModelSize::Seed,
+            },
+            threads: a.threads,
+            grad_clip: a.grad_clip,
+            reference_per_service: a.reference_per_service,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<cli::EmbedArgs> for flowconx::commands::embed::Config {
+    fn from(a: cli::EmbedArgs) -> Self {
+        Self {
+            checkpoint: a.checkpoint,
+            load: flowconx::dataset::LoadConfig { csv: a.csv, limit: a.limit, app_col: a.app_col, service_col: a.service_col },
+            output: a.output,
+            batch_size: a.batch_size,
+            device: device(a.device),
+            threads: a.threads,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<cli::BenchTrainArgs> for flowconx::commands::bench_train::Config {
+    fn from(a: cli::BenchTrainArgs) -> Self {
+        Self { csv: a.csv, batch_size: a.batch_size, steps: a.steps, threads: a.threads, device: device(a.device) }
+    }
+}
+
 impl From<cli::PrepareMawiArgs> for flowconx::commands::prepare_mawi::Config {
     fn from(a: cli::PrepareMawiArgs) -> Self {
         Self {
@@ -89,16 +178,6 @@ impl From<cli::KpiReportArgs> for flowconx::commands::kpi_report::Config {
     }
 }
 
-fn eval_device(d: cli::DeviceArg) -> flowconx::train::DeviceChoice {
-    use flowconx::train::DeviceChoice;
-    match d {
-        cli::DeviceArg::Auto => DeviceChoice::Auto,
-        cli::DeviceArg::Cpu => DeviceChoice::Cpu,
-        cli::DeviceArg::Cuda => DeviceChoice::Cuda,
-        cli::DeviceArg::Mps => DeviceChoice::Mps,
-    }
-}
-
 fn eval_split(s: cli::SplitArg) -> flowconx::dataset::split::SplitMode {
     use flowconx::dataset::split::SplitMode;
     match s {
@@ -119,7 +198,7 @@ impl From<cli::EvaluateArgs> for flowconx::commands::evaluate::Config {
             checkpoint: a.checkpoint,
             load,
             output: a.output,
-            device: eval_device(a.device),
+            device: device(a.device),
             background: a.background,
             eval: flowconx::eval::EvaluateConfig {
                 split: a.split.map(eval_split),
@@ -147,7 +226,7 @@ impl From<cli::ClassifyArgs> for flowconx::commands::classify::Config {
             window_seconds: a.window_seconds,
             unknown_threshold: a.unknown_threshold,
             k: a.k,
-            device: eval_device(a.device),
+            device: device(a.device),
             threads: a.threads,
             quiet: a.quiet,
         }

@@ -122,7 +122,7 @@ impl FlowConX {
 
 /// Parameters that get weight decay: weights of linear / conv / recurrent layers, not norms or biases.
 pub fn decays(name: &str) -> bool {
-    !(name.ends_with("bias") || name.contains("norm") || name.contains("b_ih") || name.contains("b_hh"))
+    !(name.contains("bias") || name.contains("norm"))
 }
 
 #[cfg(test)]
@@ -144,6 +144,17 @@ mod tests {
             protocol: 17,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn weight_decay_skips_norms_and_biases() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _m = FlowConX::new(vs.root(), &ModelConfig::preset(ModelSize::Small, 2, 5, 1.0));
+        let names: Vec<String> = vs.variables().into_keys().collect();
+        let decayed: Vec<&String> = names.iter().filter(|n| decays(n)).collect();
+        assert!(decayed.iter().all(|n| n.ends_with("weight") || n.contains(".weight_")), "{decayed:?}");
+        assert!(decayed.iter().any(|n| n.as_str() == "net.gru.weight_hh_l0"));
+        assert!(!names.iter().filter(|n| n.contains("norm") || n.contains("bias")).any(|n| decays(n)));
     }
 
     #[test]

@@ -276,3 +276,76 @@ pub fn embed_with(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::split::SplitMode;
+    use crate::model::ModelSize;
+
+    fn rows() -> Vec<FlowRow> {
+        (0..6)
+            .map(|k| FlowRow {
+                app: format!("app{}", k % 3),
+                service: if k % 2 == 0 { "streaming".into() } else { "gaming".into() },
+                packet_lengths: (0..(4 + k)).map(|i| 60.0 + 90.0 * ((i * k) % 7) as f32).collect(),
+                iat_values: (0..(4 + k)).map(|i| (i * 3 % 5) as f32).collect(),
+                directions: (0..(4 + k)).map(|i| if (i + k) % 3 == 0 { 1 } else { -1 }).collect(),
+                rtt_ms: (k % 2 == 0).then_some(12.0 * k as f64),
+                total_packets: (4 + k) as f64,
+                total_fwd_packets: 2.0,
+                protocol: 6,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn save_load_gives_identical_embeddings() {
+        tch::manual_seed(1);
+        let rows = rows();
+        let refs: Vec<&FlowRow> = rows.iter().collect();
+        let labels = LabelMaps::fit(rows.iter());
+        let cfg = ModelConfig::preset(ModelSize::Small, labels.services.len(), labels.conditions.len(), 1.0);
+        let norm = Normalizer::fit(rows.iter(), &cfg.features);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = FlowConX::new(vs.root(), &cfg);
+        let before = embed_with(&model, &cfg, &norm, &labels, &refs, 4, Device::Cpu).unwrap();
+        let meta = CheckpointMeta {
+            format: FORMAT.into(),
+            flowconx_version: "test".into(),
+            libtorch_version: crate::runtime::LIBTORCH_VERSION.into(),
+            weights_file: WEIGHTS_FILE.into(),
+            model: cfg.clone(),
+            normalizer: norm.clone(),
+            labels: labels.clone(),
+            training: serde_json::Value::Null,
+            split_config: SplitConfig { mode: SplitMode::Capture, test_fraction: 0.2, seed: 1 },
+            split: StoredSplit::default(),
+            epochs_done: 0,
+            resumed_from: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        save_checkpoint(dir.path(), &vs, &meta).unwrap();
+        let reference = Reference {
+            z_flow: before.z_flow.clone(),
+            services: rows.iter().map(|r| r.service.clone()).collect(),
+            apps: rows.iter().map(|r| r.app.clone()).collect(),
+            prototypes: EmbeddingMatrix { n: 1, dim: before.z_flow.dim, data: before.z_flow.row(0).to_vec() },
+            prototype_services: vec!["gaming".into()],
+        };
+        reference.save(dir.path()).unwrap();
+        let loaded = LoadedModel::load(&dir.path().join(WEIGHTS_FILE), Device::Cpu).unwrap();
+        // Same batch size: BLAS blocking (and so the last bits) depends on the batch shape.
+        let after = loaded.embed(&rows, 4).unwrap();
+        assert!(before == after, "embeddings changed after save → load");
+        assert_eq!(loaded.labels(), &labels);
+        assert_eq!(loaded.reference(), &reference);
+        assert_eq!(loaded.embedding_dim(), before.z_flow.dim);
+        // Augmented copies are real rows with changed timing: z_app differs but stays normalised.
+        let aug = loaded.embed_augmented(&rows, 3, 9).unwrap();
+        assert_ne!(aug.z_app, after.z_app);
+        let n: f32 = aug.z_app.row(0).iter().map(|v| v * v).sum();
+        assert!((n - 1.0).abs() < 1e-4);
+    }
+}

@@ -1,4 +1,5 @@
 //! Training: losses, memory bank, the trainer loop, checkpoints and a quick k-NN check.
+pub mod bench;
 pub mod checkpoint;
 pub mod knn;
 pub mod loss;

@@ -95,6 +95,12 @@ pub struct History {
     pub epochs: Vec<EpochRecord>,
 }
 
+impl History {
+    pub fn model_size_name(&self) -> &'static str {
+        self.model_size.name()
+    }
+}
+
 pub struct TrainSummary {
     pub history: History,
     pub labels: LabelMaps,

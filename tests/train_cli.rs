@@ -1,0 +1,111 @@
+//! `flowconx train` / `flowconx embed` end to end on real sample rows (data/samples).
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SAMPLE: &str = "data/samples/fiveg_flows_sample.csv";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_flowconx"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// A tiny, fast configuration: 1 thread for determinism, small memory bank.
+fn train(out: &Path, extra: &[&str]) {
+    let o = bin()
+        .args(["train", "--csv", SAMPLE, "--device", "cpu", "--threads", "1", "--epochs", "1", "--batch-size", "48"])
+        .args(["--memory-per-class", "32", "--quiet", "--output-dir"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "train failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn json(p: PathBuf) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+fn losses(h: &serde_json::Value) -> Vec<serde_json::Value> {
+    h["epochs"].as_array().unwrap().iter().map(|e| e["losses"].clone()).collect()
+}
+
+#[test]
+fn train_is_deterministic_resumes_and_embeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, r) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("r"));
+    train(&a, &[]);
+    train(&b, &[]);
+    for f in ["flowconx_checkpoint.safetensors", "checkpoint.json", "history.json", "reference.safetensors", "reference.json"] {
+        assert!(a.join(f).is_file(), "missing {f}");
+    }
+    // Same data + seed + threads → identical losses and weights.
+    let (ha, hb) = (json(a.join("history.json")), json(b.join("history.json")));
+    assert_eq!(losses(&ha), losses(&hb));
+    assert_eq!(std::fs::read(a.join("flowconx_checkpoint.safetensors")).unwrap(), std::fs::read(b.join("flowconx_checkpoint.safetensors")).unwrap());
+    let ma = json(a.join("checkpoint.json"));
+    assert_eq!(ma["libtorch_version"], "2.13.0");
+    let split = &ma["split"];
+    let (tr, te) = (split["train_captures"].as_array().unwrap(), split["test_captures"].as_array().unwrap());
+    assert!(!te.is_empty() && tr.iter().all(|c| !te.contains(c)), "capture split overlaps");
+    assert_eq!(ha["epochs"][0]["augmented"], false);
+
+    // Resume with a vanishing learning rate: the weights stay (almost) the saved ones.
+    train(&r, &["--resume-checkpoint", a.join("flowconx_checkpoint.safetensors").to_str().unwrap(), "--lr", "1e-12", "--weight-decay", "0"]);
+    let mr = json(r.join("checkpoint.json"));
+    assert_eq!(mr["epochs_done"], 2);
+    assert_eq!(mr["labels"], ma["labels"]);
+    assert_eq!(mr["normalizer"], ma["normalizer"]);
+    let ta = tch::Tensor::read_safetensors(a.join("flowconx_checkpoint.safetensors")).unwrap();
+    let tr_ = tch::Tensor::read_safetensors(r.join("flowconx_checkpoint.safetensors")).unwrap();
+    assert_eq!(ta.len(), tr_.len());
+    for (name, t) in &ta {
+        let other = &tr_.iter().find(|(n, _)| n == name).unwrap().1;
+        let d = (t - other).abs().max().double_value(&[]);
+        assert!(d < 1e-6, "{name} moved by {d}");
+    }
+
+    // Embed: header + one line per input row, input order, L2-normalised.
+    let emb = dir.path().join("emb.csv");
+    let o = bin().args(["embed", "--device", "cpu", "--quiet", "--checkpoint"]).arg(&a).args(["--csv", SAMPLE, "--output"]).arg(&emb).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&emb).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE)).unwrap();
+    assert_eq!(lines.len(), src.lines().count());
+    assert!(lines[0].starts_with("app,service,capture,z0,z1,"));
+    let first: Vec<&str> = lines[1].split(',').collect();
+    let src_first: Vec<&str> = src.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(first[0], src_first[0]);
+    let norm: f64 = first[3..].iter().map(|v| v.parse::<f64>().unwrap().powi(2)).sum();
+    assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+}
+
+#[test]
+fn bad_input_fails_with_one_line_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE)).unwrap();
+    let mut lines: Vec<String> = text.lines().take(6).map(String::from).collect();
+    lines[3] = lines[3].replacen(",6,", ",x6,", 1).replacen(",17,", ",x17,", 1);
+    lines[3] = lines[3].replace(";", ";oops;");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let o = bin().args(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--csv"]).arg(&bad).arg("--output-dir").arg(&out).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.csv") && err.contains("line 4"), "{err}");
+    assert!(!out.join("checkpoint.json").exists());
+}
+
+#[test]
+fn full_fiveg_file_trains_when_present() {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/processed/fiveg_flows.csv");
+    if !full.exists() {
+        eprintln!("skipping: {} not found", full.display());
+        return;
+    }
+    // Real rows with empty jitter/loss cells, after the sample file (two --csv files concatenated).
+    let dir = tempfile::tempdir().unwrap();
+    train(&dir.path().join("o"), &["--csv", full.to_str().unwrap(), "--limit", "300", "--split", "random"]);
+}
