@@ -19,4 +19,4 @@ pub mod svm;
 pub use compute::{embedding_metrics, EvalOptions, Side};
 pub use matrix::{LabelSet, Matrix};
 pub use metrics::Metrics;
-pub use run::{evaluate_checkpoint, evaluate_split, Engine, EvaluateConfig};
+pub use run::{evaluate_checkpoint, evaluate_split, write_metrics_and_report, Engine, EvaluateConfig};

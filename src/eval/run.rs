@@ -275,6 +275,12 @@ fn time_inference(
     Ok(())
 }
 
+/// `metrics.json` and `kpi_report.md` (with its PNGs) in `dir`, as FlowCon-X's training left them.
+pub fn write_metrics_and_report(dir: &Path, m: &Metrics) -> Result<()> {
+    crate::output::write_atomic(&dir.join("metrics.json"), m.to_json().as_bytes())?;
+    crate::report::write_report(m, "metrics.json", &dir.join("kpi_report.md"))
+}
+
 /// Load the checkpoint at `path`, resolve the split for `rows` (read from `csv`) and evaluate.
 /// `train` calls this after saving its checkpoint.
 pub fn evaluate_checkpoint(
