@@ -66,4 +66,13 @@ pub fn print_summary(m: &Metrics) {
             l.p50_ms, l.p99_ms, t.flows_per_s, t.batch_size
         );
     }
+    if let (Some(l), Some(t)) = (&m.latency, &m.throughput) {
+        eprintln!(
+            "      model only: p50 {:.3} ms, p99 {:.3} ms per flow (batch 1); {:.0} flows/s (batch {})",
+            l.p50_ms,
+            l.p99_ms,
+            t.model_only_flows_per_s.unwrap_or(f64::NAN),
+            t.batch_size
+        );
+    }
 }
