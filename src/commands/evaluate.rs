@@ -4,7 +4,8 @@ use crate::dataset::load::{load_rows, LoadConfig};
 use crate::eval::run::{evaluate_split, resolve_split, Engine, EvaluateConfig};
 use crate::eval::Metrics;
 use crate::features::schema::read_rows;
-use crate::output::write_atomic;
+use crate::output::AtomicOutput;
+use std::io::Write;
 use crate::report::kpi_rows;
 use crate::train::DeviceChoice;
 use std::path::PathBuf;
@@ -44,7 +45,10 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     spinner.set_message(format!("{} rows, {kind} split", rows.len()));
     let m = evaluate_split(&engine, &rows, &split, &kind, &background, ecfg)?;
     spinner.finish_and_clear();
-    write_atomic(&cfg.output, m.to_json().as_bytes())?;
+    // `-` is stdout; a file appears only complete.
+    let mut out = AtomicOutput::create_path(&cfg.output)?;
+    out.write_all(m.to_json().as_bytes()).map_err(|e| crate::error::Error::io(&cfg.output, e))?;
+    out.commit()?;
     print_summary(&m);
     Ok(())
 }
