@@ -43,6 +43,10 @@ fn evaluate_report_and_classify() {
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("ck");
     train(&ck);
+    // `train` ends with the evaluation, as FlowCon-X did.
+    for f in ["metrics.json", "kpi_report.md", "kpi_report_pca.png", "kpi_report_confusion.png"] {
+        assert!(ck.join(f).is_file(), "train did not write {f}");
+    }
 
     // evaluate: every section present, FlowCon-X's names kept, split reused from the checkpoint.
     let eval = dir.path().join("eval.json");

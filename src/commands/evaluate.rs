@@ -80,3 +80,19 @@ pub fn print_summary(m: &Metrics) {
         );
     }
 }
+
+/// The end of `flowconx train`: evaluate the checkpoint just written on its own split and leave
+/// `metrics.json` + `kpi_report.md` (+ PNGs) in the output directory, as FlowCon-X did.
+pub fn after_training(cfg: &crate::train::TrainConfig, device: tch::Device) -> anyhow::Result<Metrics> {
+    let rows = load_rows(&cfg.load)?;
+    let ecfg = EvaluateConfig {
+        seed: cfg.seed,
+        eval_max_train: cfg.eval_max_train,
+        eval_max_test: cfg.eval_max_test,
+        latency_runs: 100,
+        ..EvaluateConfig::default()
+    };
+    let m = crate::eval::evaluate_checkpoint(&cfg.output_dir, device, &rows, &cfg.load.csv, &[], &ecfg)?;
+    crate::eval::write_metrics_and_report(&cfg.output_dir, &m)?;
+    Ok(m)
+}
