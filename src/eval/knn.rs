@@ -56,16 +56,18 @@ impl KnnIndex {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
+        let block = |s: usize, e: usize| -> Vec<KnnVote> {
+            let idx: Vec<usize> = (s..e).collect();
+            let scores = queries.select(&idx).dot_t(&self.refs);
+            (0..scores.rows).map(|r| self.vote(scores.row(r), k)).collect()
+        };
+        if queries.rows <= BLOCK {
+            // One block (e.g. a single flow): no thread hand-off.
+            return block(0, queries.rows);
+        }
         let blocks: Vec<(usize, usize)> =
             (0..queries.rows).step_by(BLOCK).map(|s| (s, (s + BLOCK).min(queries.rows))).collect();
-        let parts: Vec<Vec<KnnVote>> = blocks
-            .par_iter()
-            .map(|&(s, e)| {
-                let idx: Vec<usize> = (s..e).collect();
-                let scores = queries.select(&idx).dot_t(&self.refs);
-                (0..scores.rows).map(|r| self.vote(scores.row(r), k)).collect()
-            })
-            .collect();
+        let parts: Vec<Vec<KnnVote>> = blocks.par_iter().map(|&(s, e)| block(s, e)).collect();
         parts.into_iter().flatten().collect()
     }
 
