@@ -205,8 +205,11 @@ fn setup(cfg: &TrainConfig, rows: &[FlowRow], train_idx: &[usize], device: Devic
 }
 
 pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
-    if cfg.batch_size == 0 {
-        return Err(Error::Config("--batch-size must be > 0".into()));
+    if cfg.batch_size == 0 || cfg.epochs == 0 {
+        return Err(Error::Config("--batch-size and --epochs must be > 0".into()));
+    }
+    if !(cfg.temperature > 0.0) {
+        return Err(Error::Config("--temperature must be > 0".into()));
     }
     if !(0.0..1.0).contains(&cfg.split.test_fraction) {
         return Err(Error::Config("--test-fraction must be in [0, 1)".into()));
@@ -274,7 +277,6 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         let mut order: Vec<usize> = (0..items.len()).collect();
         SplitMix::new(cfg.seed, &[0xE0, (s.epochs_before + epoch) as u64]).shuffle(&mut order);
         let bar = crate::progress::count_bar(steps_per_epoch as u64, "batches", cfg.quiet);
-        bar.set_prefix(format!("epoch {}/{}", epoch + 1, cfg.epochs));
         let mut sums = vec![0f64; LOSS_NAMES.len() + 1];
         let mut seen = 0usize;
         for chunk in order.chunks(cfg.batch_size) {
@@ -303,7 +305,13 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
             seen += chunk.len();
             step += 1;
             let secs = start.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("loss {:.4}  {:.0} samples/s", sums[0] / seen as f64, seen as f64 / secs));
+            bar.set_message(format!(
+                "epoch {}/{}  loss {:.4}  {:.0} samples/s",
+                epoch + 1,
+                cfg.epochs,
+                sums[0] / seen as f64,
+                seen as f64 / secs
+            ));
             bar.inc(1);
         }
         bar.finish_and_clear();
