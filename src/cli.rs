@@ -36,6 +36,13 @@ pub enum Command {
     /// Forward+backward samples/s of the model presets (scripts/bench-train.sh)
     #[command(name = "bench-train", hide = true)]
     BenchTrain(BenchTrainArgs),
+    /// metrics.json → KPI report (markdown with PASS/FAIL, PCA and confusion-matrix PNGs beside it)
+    #[command(name = "kpi-report")]
+    KpiReport(KpiReportArgs),
+    /// Evaluate a checkpoint on processed rows: FlowCon-X's KPIs, baseline, open set, latency → JSON
+    Evaluate(EvaluateArgs),
+    /// Service verdict per flow window of a capture, a folder of captures or a processed CSV
+    Classify(ClassifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +318,107 @@ pub struct PrepareMawiArgs {
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KpiReportArgs {
+    /// metrics.json written by `evaluate` or `train` (FlowCon-X's metrics files are read too)
+    #[arg(long)]
+    pub metrics: PathBuf,
+    /// Markdown report; `<stem>_pca.png` and `<stem>_confusion.png` are written beside it
+    #[arg(long, default_value = "kpi_report.md")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Checkpoint directory (or its flowconx_checkpoint.safetensors / checkpoint.json)
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Processed CSV(s): repeat the flag or give a comma list; rows are concatenated in order
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub csv: Vec<PathBuf>,
+    /// Column holding the app name
+    #[arg(long, default_value = "app")]
+    pub app_col: String,
+    /// Column holding the service label
+    #[arg(long, default_value = "service")]
+    pub service_col: String,
+    /// Use only the first N rows (over all files)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Metrics JSON (`-` for stdout)
+    #[arg(long, default_value = "eval.json")]
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Stratified cap on the training rows used as k-NN/SVM/prototype references
+    #[arg(long)]
+    pub eval_max_train: Option<usize>,
+    /// Stratified cap on the test rows (and on the background rows)
+    #[arg(long)]
+    pub eval_max_test: Option<usize>,
+    /// Processed background rows (service `unknown`, e.g. MAWI) for the open-set AUROC; repeatable
+    #[arg(long, value_delimiter = ',')]
+    pub background: Vec<PathBuf>,
+    /// Neighbours in the k-NN vote
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    /// Split to evaluate on; default: the one stored with the checkpoint
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// Seed of the split (when --split is given) and of the caps
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Training rows up to which the SVM uses an RBF kernel (linear above)
+    #[arg(long, default_value_t = 10_000)]
+    pub svm_rbf_max_rows: usize,
+    /// Timed batch-1 calls for the latency percentiles
+    #[arg(long, default_value_t = 200)]
+    pub latency_runs: usize,
+    /// Batch size of the throughput measurement
+    #[arg(long, default_value_t = 256)]
+    pub throughput_batch: usize,
+    /// Skip the latency and throughput measurements
+    #[arg(long)]
+    pub no_timing: bool,
+    /// libtorch intra-op threads
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Checkpoint directory (or a file inside it); its reference embeddings are the k-NN index
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// pcap/pcapng capture (optionally .gz), a folder of captures, or a processed CSV (.csv/.csv.gz)
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Verdicts CSV (`-` for stdout)
+    #[arg(long, default_value = "verdicts.csv")]
+    pub output: PathBuf,
+    /// Flow window length in seconds (captures only)
+    #[arg(long, default_value_t = 10.0)]
+    pub window_seconds: f64,
+    /// Prototype similarity below which a flow is `unknown`; default: the threshold stored with the
+    /// checkpoint (metrics.json), else the one keeping 95% of the reference rows
+    #[arg(long)]
+    pub unknown_threshold: Option<f32>,
+    /// Neighbours in the k-NN vote
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// libtorch intra-op threads
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress output
     #[arg(long)]
     pub quiet: bool,
 }

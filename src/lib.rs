@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod dataset;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod flow;
 pub mod ingest;
@@ -13,6 +14,7 @@ pub mod labels;
 pub mod model;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod runtime;
 pub mod train;
 

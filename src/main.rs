@@ -23,6 +23,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         PrepareCesnet(a) => commands::prepare_cesnet::run(a.into()),
         PrepareMawi(a) => commands::prepare_mawi::run(a.into()),
         Merge(a) => commands::merge::run(a.into()),
+        KpiReport(a) => commands::kpi_report::run(a.into()),
+        Evaluate(a) => commands::evaluate::run(a.into()),
+        Classify(a) => commands::classify::run(a.into()),
         Train(a) => commands::train::run(a.into()),
         Embed(a) => commands::embed::run(a.into()),
         BenchTrain(a) => commands::bench_train::run(a.into()),
@@ -165,6 +168,67 @@ impl From<cli::PrepareMawiArgs> for flowconx::commands::prepare_mawi::Config {
             label_service: a.label_service,
             seed: a.seed,
             labels: a.labels,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<cli::KpiReportArgs> for flowconx::commands::kpi_report::Config {
+    fn from(a: cli::KpiReportArgs) -> Self {
+        Self { metrics: a.metrics, output: a.output }
+    }
+}
+
+fn eval_split(s: cli::SplitArg) -> flowconx::dataset::split::SplitMode {
+    use flowconx::dataset::split::SplitMode;
+    match s {
+        cli::SplitArg::Capture => SplitMode::Capture,
+        cli::SplitArg::Random => SplitMode::Random,
+    }
+}
+
+impl From<cli::EvaluateArgs> for flowconx::commands::evaluate::Config {
+    fn from(a: cli::EvaluateArgs) -> Self {
+        let load = flowconx::dataset::load::LoadConfig {
+            csv: a.csv,
+            limit: a.limit,
+            app_col: a.app_col,
+            service_col: a.service_col,
+        };
+        Self {
+            checkpoint: a.checkpoint,
+            load,
+            output: a.output,
+            device: device(a.device),
+            background: a.background,
+            eval: flowconx::eval::EvaluateConfig {
+                split: a.split.map(eval_split),
+                seed: a.seed,
+                eval_max_train: a.eval_max_train,
+                eval_max_test: a.eval_max_test,
+                k: a.k,
+                svm_rbf_max_rows: a.svm_rbf_max_rows,
+                latency_runs: a.latency_runs,
+                throughput_batch: a.throughput_batch,
+                timing: !a.no_timing,
+            },
+            threads: a.threads,
+            quiet: a.quiet,
+        }
+    }
+}
+
+impl From<cli::ClassifyArgs> for flowconx::commands::classify::Config {
+    fn from(a: cli::ClassifyArgs) -> Self {
+        Self {
+            checkpoint: a.checkpoint,
+            input: a.input,
+            output: a.output,
+            window_seconds: a.window_seconds,
+            unknown_threshold: a.unknown_threshold,
+            k: a.k,
+            device: device(a.device),
+            threads: a.threads,
             quiet: a.quiet,
         }
     }

@@ -1,6 +1,9 @@
 //! One module per subcommand: orchestration only (configs in, library calls, summaries out).
 pub mod bench_train;
+pub mod classify;
 pub mod embed;
+pub mod evaluate;
+pub mod kpi_report;
 pub mod merge;
 pub mod prepare_5g;
 pub mod prepare_cesnet;

@@ -3,6 +3,7 @@ pub use crate::train::TrainConfig as Config;
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
     let summary = crate::train::train(&cfg)?;
+    let metrics = crate::commands::evaluate::after_training(&cfg, summary.device)?;
     if !cfg.quiet {
         let h = &summary.history;
         eprintln!(
@@ -25,6 +26,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 e.knn_accuracy.map(|a| format!("{a:.4}")).unwrap_or_else(|| "-".into())
             );
         }
+        super::evaluate::print_summary(&metrics);
         eprintln!("wrote {}", cfg.output_dir.display());
     }
     Ok(())

@@ -24,9 +24,11 @@ impl FlowConfig {
         let idle = (window_seconds.max(60.0) * 1e6).round() as i64;
         FlowConfig { window_seconds, max_packets, idle_timeout_us: idle }
     }
-    /// How often (packet time) to sweep idle flows and ended windows: every max(window, 5 s).
+    /// How often (packet time) to sweep idle flows and ended windows: every max(window, 15 s).
+    /// A sweep visits every flow, so not too often; memory then holds the flows of the last
+    /// idle timeout + 15 s.
     pub fn sweep_interval_us(&self) -> i64 {
-        ((self.window_seconds.max(5.0)) * 1e6).round() as i64
+        ((self.window_seconds.max(15.0)) * 1e6).round() as i64
     }
 }
 
@@ -112,24 +114,41 @@ impl FlowStats {
     }
 }
 
-fn new_state(cfg: &FlowConfig, p: &Packet) -> FlowState {
+/// Ended flows' window buffers kept for new flows (saves an allocation storm on busy links).
+const POOL: usize = 4096;
+
+fn new_state(cfg: &FlowConfig, pool: &mut Vec<TimeWindows>, p: &Packet) -> FlowState {
+    let windows = match pool.pop() {
+        Some(mut w) => {
+            w.reset();
+            w
+        }
+        None => TimeWindows::new(cfg.window_seconds, cfg.max_packets),
+    };
     FlowState {
         meta: FlowMeta { key: FlowKey::from_packet(p), first_index: p.index },
         last_t: 0,
-        windows: TimeWindows::new(cfg.window_seconds, cfg.max_packets),
+        windows,
         seq: [SeqTrack::default(); 2],
+    }
+}
+
+fn recycle(pool: &mut Vec<TimeWindows>, w: TimeWindows) {
+    if pool.len() < POOL {
+        pool.push(w);
     }
 }
 
 pub struct FlowTable {
     cfg: FlowConfig,
     map: FxHashMap<FlowKey, FlowState>,
+    pool: Vec<TimeWindows>,
     pub stats: FlowStats,
 }
 
 impl FlowTable {
     pub fn new(cfg: FlowConfig) -> Self {
-        FlowTable { cfg, map: FxHashMap::default(), stats: FlowStats::default() }
+        FlowTable { cfg, map: FxHashMap::default(), pool: Vec::new(), stats: FlowStats::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -152,13 +171,16 @@ impl FlowTable {
         let key = FlowKey::from_packet(p);
         let ck = key.canonical();
         let idle = self.cfg.idle_timeout_us;
-        let (cfg, stats, len) = (&self.cfg, &mut self.stats, self.map.len() as u64);
+        let (cfg, stats, pool, len) = (&self.cfg, &mut self.stats, &mut self.pool, self.map.len() as u64);
         let st = match self.map.entry(ck) {
             Entry::Occupied(e) => {
                 let st = e.into_mut();
                 if t - st.last_t > idle {
                     Self::close(stats, st, CloseReason::Idle, sink);
-                    *st = new_state(cfg, p);
+                    // Same key, new flow: reuse the state's buffers in place.
+                    st.windows.reset();
+                    st.meta = FlowMeta { key: FlowKey::from_packet(p), first_index: p.index };
+                    st.seq = [SeqTrack::default(); 2];
                     stats.flows += 1;
                 }
                 st
@@ -166,7 +188,7 @@ impl FlowTable {
             Entry::Vacant(v) => {
                 stats.flows += 1;
                 stats.peak_flows = stats.peak_flows.max(len + 1);
-                v.insert(new_state(cfg, p))
+                v.insert(new_state(cfg, pool, p))
             }
         };
         let forward = key.a == st.meta.key.a && key.port_a == st.meta.key.port_a;
@@ -187,10 +209,11 @@ impl FlowTable {
     /// At clock `now`: end flows idle past the timeout and close windows that ended before `now`.
     pub fn sweep<S: WindowSink>(&mut self, now: i64, sink: &mut S) {
         let idle = self.cfg.idle_timeout_us;
-        let stats = &mut self.stats;
+        let (stats, pool) = (&mut self.stats, &mut self.pool);
         self.map.retain(|_, st| {
             if now - st.last_t > idle {
                 Self::close(stats, st, CloseReason::Idle, sink);
+                recycle(pool, std::mem::replace(&mut st.windows, TimeWindows::new(0.0, 0)));
                 return false;
             }
             if st.windows.crosses(now) {

@@ -59,6 +59,13 @@ impl TimeWindows {
         self.current.reset();
     }
 
+    /// Empty for reuse by another stream, keeping the builder's allocations.
+    pub fn reset(&mut self) {
+        self.t0 = None;
+        self.index = 0;
+        self.current.reset();
+    }
+
     /// Add a packet to the current window (call `crosses`/`advance` first).
     #[inline]
     pub fn push(&mut self, ts_us: i64, len: u32, dir: i8) {

@@ -335,7 +335,8 @@ fn legacy_format(h: &PcapHeader) -> Format {
         big_endian: h.is_bigendian(),
         modified: h.is_modified_format(),
         nanos: h.is_nanosecond_precision(),
-        linktype: h.network.0 as u32,
+        // The upper bits may carry FCS information (pcap spec); the link type is the low 16.
+        linktype: (h.network.0 as u32) & 0xffff,
     }
 }
 

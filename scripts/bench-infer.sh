@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Inference speed of a checkpoint on real processed rows, in one run: flows/s at batch 256 and
+# per-flow p50/p99 latency at batch 1, end to end (processed row → features → model → k-NN
+# verdict) and model only (prepared batch → z_flow on the host).
+# Usage: scripts/bench-infer.sh [checkpoint-dir] [csv] [threads] [device]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CK="${1:-outputs/flowconx}"
+CSV="${2:-../shared/data/processed/fiveg_flows.csv}"
+[ -f "$CSV" ] || CSV=data/samples/fiveg_flows_sample.csv
+THREADS="${3:-$(nproc)}"
+DEVICE="${4:-cpu}"
+[ -f "$CK/checkpoint.json" ] || { echo "no checkpoint at $CK (train one first: flowconx train --output-dir $CK ...)" >&2; exit 1; }
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+# The dev profile is enough for the model (libtorch is always optimised); the k-NN and feature
+# code runs with opt-level 1 there, so pass FLOWCONX_BIN=path/to/release/flowconx to use another.
+cargo build --quiet
+BIN="${FLOWCONX_BIN:-$CARGO_TARGET_DIR/debug/flowconx}"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+echo "binary: $BIN  checkpoint: $CK  rows: $CSV  threads: $THREADS  device: $DEVICE  cpu: $(nproc) cores"
+"$BIN" evaluate --checkpoint "$CK" --csv "$CSV" --output "$OUT/eval.json" --device "$DEVICE" \
+  --threads "$THREADS" --latency-runs 1000 --throughput-batch 256 --quiet 2>&1 \
+  | grep -E "end to end:|model only:|Mean latency"

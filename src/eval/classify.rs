@@ -1,0 +1,109 @@
+//! Per-flow verdicts from a checkpoint alone: k-NN over the reference embeddings stored with it
+//! (majority service, app of the nearest row) and `unknown` when the best service-prototype
+//! cosine is below the rejection threshold.
+use super::knn::KnnIndex;
+use super::matrix::{LabelSet, Matrix};
+use super::metrics::Metrics;
+use super::prototype::{keep_threshold, Prototypes};
+use super::run::{to_matrix, Engine};
+use crate::error::{Error, Result};
+use crate::features::FlowRow;
+use crate::train::checkpoint::Reference;
+use std::path::Path;
+use tch::Device;
+
+/// Service name of rejected flows.
+pub const UNKNOWN: &str = "unknown";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub service: String,
+    pub nearest_app: String,
+    /// Cosine to the nearest service prototype (the open-set score).
+    pub similarity: f32,
+}
+
+/// Where the rejection threshold came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdSource {
+    Flag,
+    /// `open_set.threshold` of the `metrics.json` written beside the checkpoint.
+    Metrics,
+    /// Keeps 95% of the reference rows (no metrics.json).
+    Reference,
+}
+
+pub struct Classifier {
+    engine: Engine,
+    index: KnnIndex,
+    protos: Prototypes,
+    services: LabelSet,
+    ref_apps: Vec<String>,
+    pub threshold: f32,
+    pub threshold_source: ThresholdSource,
+    k: usize,
+}
+
+impl Classifier {
+    pub fn load(path: &Path, device: Device, k: usize, threshold: Option<f32>) -> Result<Self> {
+        let engine = Engine::load(path, device)?;
+        let r = Reference::load(&engine.dir)?;
+        if r.z_flow.n == 0 {
+            return Err(Error::input(&engine.dir, "checkpoint holds no reference embeddings"));
+        }
+        let services = LabelSet::from_names(&r.services);
+        let labels = services.encode(&r.services)?;
+        let refs = to_matrix(r.z_flow.clone())?;
+        // Prototypes from the reference rows themselves, so they match the stored sample.
+        let protos = Prototypes::build(&refs, &labels, services.len(), None);
+        let index = KnnIndex::cosine(refs, labels, services.len());
+        let (threshold, threshold_source) = match threshold {
+            Some(t) => (t, ThresholdSource::Flag),
+            None => match metrics_threshold(&engine.dir) {
+                Some(t) => (t, ThresholdSource::Metrics),
+                None => {
+                    let known: Vec<f32> = protos.nearest(&to_matrix(r.z_flow.clone())?).iter().map(|p| p.1).collect();
+                    (keep_threshold(&known, super::compute::KEEP_FRACTION).unwrap_or(0.0), ThresholdSource::Reference)
+                }
+            },
+        };
+        Ok(Classifier { engine, index, protos, services, ref_apps: r.apps, threshold, threshold_source, k })
+    }
+
+    pub fn max_packets(&self) -> usize {
+        self.engine.meta.model.features.max_packets
+    }
+
+    pub fn reference_rows(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Verdicts of `rows`, in order (one forward pass per `batch` rows).
+    pub fn classify(&self, rows: &[&FlowRow], batch: usize) -> Result<Vec<Verdict>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let z = self.engine.z_flow(rows, batch)?;
+        Ok(self.verdicts(&z))
+    }
+
+    fn verdicts(&self, z: &Matrix) -> Vec<Verdict> {
+        let votes = self.index.predict(z, self.k);
+        let near = self.protos.nearest(z);
+        votes
+            .iter()
+            .zip(near)
+            .map(|(v, (_, sim))| Verdict {
+                service: if sim >= self.threshold { self.services.name(v.label).to_string() } else { UNKNOWN.to_string() },
+                nearest_app: self.ref_apps.get(v.nearest).cloned().unwrap_or_default(),
+                similarity: sim,
+            })
+            .collect()
+    }
+}
+
+fn metrics_threshold(dir: &Path) -> Option<f32> {
+    let bytes = std::fs::read(dir.join("metrics.json")).ok()?;
+    let m: Metrics = serde_json::from_slice(&bytes).ok()?;
+    m.open_set?.threshold.map(|t| t as f32)
+}

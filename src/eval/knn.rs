@@ -1,0 +1,174 @@
+//! k-nearest neighbours as a batched matrix product: queries in blocks × the reference matrix,
+//! then a top-k pass per query row (rayon over blocks). Majority vote; a tie in votes goes to
+//! the label whose neighbours have the larger summed score, then to the smaller label id.
+use super::matrix::Matrix;
+use rayon::prelude::*;
+
+/// Queries per block: one `BLOCK × n_ref` score buffer stays in cache-friendly size.
+const BLOCK: usize = 256;
+
+/// Reference rows with their labels. Scores are `q · r + bias_r`: cosine on unit vectors
+/// (bias 0), or minus half the squared Euclidean distance up to a per-query constant
+/// (bias −|r|²/2), so one kernel serves both.
+pub struct KnnIndex {
+    refs: Matrix,
+    labels: Vec<u32>,
+    bias: Option<Vec<f32>>,
+    n_labels: usize,
+}
+
+/// One query's verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KnnVote {
+    pub label: u32,
+    /// Index (into the reference rows) of the single most similar row.
+    pub nearest: usize,
+    /// Score of that row (the cosine for a cosine index).
+    pub top_score: f32,
+}
+
+impl KnnIndex {
+    /// Cosine index: `refs` rows must be L2-normalised.
+    pub fn cosine(refs: Matrix, labels: Vec<u32>, n_labels: usize) -> Self {
+        KnnIndex { refs, labels, bias: None, n_labels }
+    }
+
+    /// Euclidean index (for raw, standardised feature vectors).
+    pub fn euclidean(refs: Matrix, labels: Vec<u32>, n_labels: usize) -> Self {
+        let bias = (0..refs.rows).map(|i| -0.5 * refs.row(i).iter().map(|v| v * v).sum::<f32>()).collect();
+        KnnIndex { refs, labels, bias: Some(bias), n_labels }
+    }
+
+    pub fn len(&self) -> usize {
+        self.refs.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.refs.rows == 0
+    }
+
+    pub fn labels(&self) -> &[u32] {
+        &self.labels
+    }
+
+    /// Votes of every query row (empty index → empty result).
+    pub fn predict(&self, queries: &Matrix, k: usize) -> Vec<KnnVote> {
+        if self.is_empty() || k == 0 {
+            return Vec::new();
+        }
+        let block = |s: usize, e: usize| -> Vec<KnnVote> {
+            let idx: Vec<usize> = (s..e).collect();
+            let scores = queries.select(&idx).dot_t(&self.refs);
+            (0..scores.rows).map(|r| self.vote(scores.row(r), k)).collect()
+        };
+        if queries.rows <= BLOCK {
+            // One block (e.g. a single flow): no thread hand-off.
+            return block(0, queries.rows);
+        }
+        let blocks: Vec<(usize, usize)> =
+            (0..queries.rows).step_by(BLOCK).map(|s| (s, (s + BLOCK).min(queries.rows))).collect();
+        let parts: Vec<Vec<KnnVote>> = blocks.par_iter().map(|&(s, e)| block(s, e)).collect();
+        parts.into_iter().flatten().collect()
+    }
+
+    /// Vote of one query from its scores against every reference row.
+    pub fn vote(&self, scores: &[f32], k: usize) -> KnnVote {
+        let top = top_k(scores, self.bias.as_deref(), k);
+        let mut votes = vec![0u32; self.n_labels];
+        let mut sums = vec![0f64; self.n_labels];
+        for &(s, i) in &top {
+            let l = self.labels[i] as usize;
+            votes[l] += 1;
+            sums[l] += s as f64;
+        }
+        let mut best = 0usize;
+        for l in 1..self.n_labels {
+            if (votes[l], sums[l]) > (votes[best], sums[best]) {
+                best = l;
+            }
+        }
+        let (top_score, nearest) = top.first().copied().unwrap_or((f32::NAN, 0));
+        KnnVote { label: best as u32, nearest, top_score }
+    }
+}
+
+/// The `k` best `(score, index)` pairs, best first; equal scores keep the smaller index first.
+pub fn top_k(scores: &[f32], bias: Option<&[f32]>, k: usize) -> Vec<(f32, usize)> {
+    let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    for (i, &s) in scores.iter().enumerate() {
+        let s = bias.map_or(s, |b| s + b[i]);
+        if s.is_nan() {
+            continue;
+        }
+        if top.len() == k && s <= top[k - 1].0 {
+            continue;
+        }
+        // Insertion keeps the list sorted; k is small.
+        let pos = top.iter().position(|&(t, _)| s > t).unwrap_or(top.len());
+        top.insert(pos, (s, i));
+        top.truncate(k);
+    }
+    top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(rows: &[[f32; 2]]) -> Matrix {
+        Matrix::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>()).unwrap().normalized()
+    }
+
+    #[test]
+    fn majority_vote() {
+        // Two refs of label 0 near the x axis, one of label 1 exactly on it.
+        let refs = unit(&[[1.0, 0.1], [1.0, 0.2], [1.0, 0.0], [0.0, 1.0]]);
+        let idx = KnnIndex::cosine(refs, vec![0, 0, 1, 1], 2);
+        let q = unit(&[[1.0, 0.0], [0.0, 1.0]]);
+        let v = idx.predict(&q, 3);
+        assert_eq!(v[0].label, 0); // 2 votes for 0 beat the single closest label-1 row
+        assert_eq!(v[0].nearest, 2);
+        assert!((v[0].top_score - 1.0).abs() < 1e-6);
+        assert_eq!(idx.predict(&q, 1)[0].label, 1);
+        assert_eq!(v[1].label, 0); // neighbours: [0,1] (1.0), then the two label-0 rows
+    }
+
+    #[test]
+    fn tie_broken_by_summed_similarity() {
+        // k = 2: one vote each; label 1's neighbour is closer.
+        let refs = unit(&[[1.0, 1.0], [1.0, 0.1]]);
+        let idx = KnnIndex::cosine(refs, vec![0, 1], 2);
+        let v = idx.predict(&unit(&[[1.0, 0.0]]), 2);
+        assert_eq!(v[0].label, 1);
+        // Reverse the labels: still the closer row's label wins.
+        let refs = unit(&[[1.0, 1.0], [1.0, 0.1]]);
+        let idx = KnnIndex::cosine(refs, vec![1, 0], 2);
+        assert_eq!(idx.predict(&unit(&[[1.0, 0.0]]), 2)[0].label, 0);
+    }
+
+    #[test]
+    fn euclidean_ranks_by_distance() {
+        // Cosine would call (10,0) and (1,0) equal; Euclidean picks the near one.
+        let refs = Matrix::from_rows(&[vec![10.0, 0.0], vec![1.0, 0.0], vec![0.0, 2.0]]).unwrap();
+        let idx = KnnIndex::euclidean(refs, vec![0, 1, 2], 3);
+        let q = Matrix::from_rows(&[vec![1.2, 0.0], vec![9.0, 0.0], vec![0.0, 1.5]]).unwrap();
+        let v: Vec<u32> = idx.predict(&q, 1).iter().map(|v| v.label).collect();
+        assert_eq!(v, vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn many_queries_span_blocks() {
+        let refs = unit(&[[1.0, 0.0], [0.0, 1.0]]);
+        let idx = KnnIndex::cosine(refs, vec![0, 1], 2);
+        let rows: Vec<[f32; 2]> = (0..600).map(|i| if i % 2 == 0 { [1.0, 0.2] } else { [0.1, 1.0] }).collect();
+        let v = idx.predict(&unit(&rows), 1);
+        assert_eq!(v.len(), 600);
+        assert!(v.iter().enumerate().all(|(i, v)| v.label == (i % 2) as u32));
+    }
+
+    #[test]
+    fn top_k_order_and_ties() {
+        let t = top_k(&[0.5, 0.9, 0.5, 0.1], None, 3);
+        assert_eq!(t, vec![(0.9, 1), (0.5, 0), (0.5, 2)]);
+    }
+}

@@ -1,0 +1,297 @@
+//! Evaluation of a checkpoint on processed rows: embeddings, every metric of `compute`, context
+//! invariance, latency (batch 1; end to end and model only) and throughput (batch 256).
+//! `evaluate_checkpoint` is what both `flowconx evaluate` and the end of `flowconx train` call.
+use super::baseline::raw_matrix;
+use super::compute::{embedding_metrics, EvalOptions, Side};
+use super::knn::KnnIndex;
+use super::latency::summarize;
+use super::matrix::{LabelSet, Matrix};
+use super::metrics::{Metrics, SplitInfo, Throughput};
+use super::prototype::Prototypes;
+use super::sampling::stratified_cap;
+use crate::dataset::batch::Batch;
+use crate::dataset::split::{captures_of, split_rows, Split, SplitConfig, SplitMode};
+use crate::error::{Error, Result};
+use crate::features::FlowRow;
+use crate::model::FlowConX;
+use crate::train::checkpoint::{embed_rows, load_model, CheckpointMeta, EmbeddingMatrix};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{nn, Device};
+
+/// Rows embedded per forward pass outside the timed sections.
+const EMBED_BATCH: usize = 256;
+/// FlowCon-X measured context invariance on at most this many test rows.
+const CIST_ROWS: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct EvaluateConfig {
+    /// `None`: the split stored with the checkpoint (recomputed with its settings when the
+    /// rows are not the training rows); `Some`: that mode with `seed`.
+    pub split: Option<SplitMode>,
+    pub seed: u64,
+    pub eval_max_train: Option<usize>,
+    pub eval_max_test: Option<usize>,
+    pub k: usize,
+    pub svm_rbf_max_rows: usize,
+    /// Timed batch-1 calls (after 10 warm-up calls).
+    pub latency_runs: usize,
+    pub throughput_batch: usize,
+    /// Skip the timing sections (unit tests, quick runs).
+    pub timing: bool,
+}
+
+impl Default for EvaluateConfig {
+    fn default() -> Self {
+        EvaluateConfig {
+            split: None,
+            seed: 42,
+            eval_max_train: None,
+            eval_max_test: None,
+            k: 5,
+            svm_rbf_max_rows: 10_000,
+            latency_runs: 200,
+            throughput_batch: 256,
+            timing: true,
+        }
+    }
+}
+
+/// A checkpoint's model, ready to embed rows (holds the VarStore the weights live in).
+pub struct Engine {
+    pub meta: CheckpointMeta,
+    _vs: nn::VarStore,
+    model: FlowConX,
+    pub device: Device,
+    pub dir: PathBuf,
+}
+
+impl Engine {
+    pub fn load(path: &Path, device: Device) -> Result<Self> {
+        let (meta, vs, model) = load_model(path, device)?;
+        Ok(Engine { meta, _vs: vs, model, device, dir: crate::train::checkpoint::checkpoint_dir(path) })
+    }
+
+    /// Unit-length `z_flow` of `rows`, in order.
+    pub fn z_flow(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
+        to_matrix(embed_rows(&self.model, &self.meta, rows, batch, self.device)?.z_flow)
+    }
+
+    /// Unit-length `z_app` of `rows`, in order.
+    pub fn z_app(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
+        to_matrix(embed_rows(&self.model, &self.meta, rows, batch, self.device)?.z_app)
+    }
+
+    /// Features of `rows` as a batch on the model's device.
+    pub fn batch(&self, rows: &[&FlowRow]) -> Batch {
+        Batch::build(rows, &self.meta.model.features, &self.meta.normalizer, &self.meta.labels, self.device)
+    }
+
+    /// Model only: `z_flow` of a prepared batch, copied to the host (which waits for the device).
+    pub fn forward(&self, b: &Batch) -> Result<Matrix> {
+        let _g = tch::no_grad_guard();
+        to_matrix(EmbeddingMatrix::from_tensor(&self.model.forward_t(b, false).z_flow)?)
+    }
+}
+
+pub fn to_matrix(e: EmbeddingMatrix) -> Result<Matrix> {
+    Ok(Matrix::new(e.n, e.dim, e.data)?.normalized())
+}
+
+/// The split to evaluate on and a description of it.
+pub fn resolve_split(meta: &CheckpointMeta, rows: &[FlowRow], csv: &[PathBuf], cfg: &EvaluateConfig) -> Result<(Split, String)> {
+    let trained = meta.split_config.mode;
+    let same_rows = meta.split.csv == csv.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()
+        && meta.split.train.len() + meta.split.test.len() == rows.len();
+    let name = |m: SplitMode| format!("{m:?}").to_lowercase();
+    match cfg.split {
+        None if same_rows => {
+            if meta.split.train.iter().chain(&meta.split.test).any(|&i| i >= rows.len()) {
+                return Err(Error::Config("the checkpoint's stored split does not fit these rows".into()));
+            }
+            Ok((Split { train: meta.split.train.clone(), test: meta.split.test.clone() }, name(trained)))
+        }
+        mode => {
+            let mode = mode.unwrap_or(trained);
+            // The training seed unless the caller chose the split.
+            let seed = if cfg.split.is_some() { cfg.seed } else { meta.split_config.seed };
+            let sc = SplitConfig { mode, test_fraction: meta.split_config.test_fraction, seed };
+            Ok((split_rows(rows, &sc), name(mode)))
+        }
+    }
+}
+
+fn split_info(rows: &[FlowRow], split: &Split, kind: &str, eval_train: usize, eval_test: usize, seed: u64) -> SplitInfo {
+    let tr = captures_of(rows, &split.train);
+    let te = captures_of(rows, &split.test);
+    let trs: std::collections::BTreeSet<&String> = tr.iter().collect();
+    SplitInfo {
+        kind: kind.to_string(),
+        train_rows: split.train.len(),
+        test_rows: split.test.len(),
+        eval_train_rows: eval_train,
+        eval_test_rows: eval_test,
+        train_captures: tr.len(),
+        test_captures: te.len(),
+        shared_captures: te.iter().filter(|c| trs.contains(c)).count(),
+        seed,
+    }
+}
+
+/// Everything: embeddings of the (capped) split sides and the background, metrics, timings.
+pub fn evaluate_split(
+    engine: &Engine,
+    rows: &[FlowRow],
+    split: &Split,
+    split_kind: &str,
+    background: &[FlowRow],
+    cfg: &EvaluateConfig,
+) -> Result<Metrics> {
+    if split.train.is_empty() || split.test.is_empty() {
+        return Err(Error::Config(format!(
+            "the {split_kind} split has {} training and {} test rows; both sides need rows",
+            split.train.len(),
+            split.test.len()
+        )));
+    }
+    let services = LabelSet::from_names(engine.meta.labels.services.iter().chain(rows.iter().map(|r| &r.service)));
+    let apps = LabelSet::from_names(rows.iter().map(|r| &r.app));
+    let ids = |idx: &[usize], f: fn(&FlowRow) -> &str, set: &LabelSet| -> Vec<u32> {
+        idx.iter().map(|&i| set.id(f(&rows[i])).unwrap_or(0)).collect()
+    };
+    let cap = |idx: &[usize], max: Option<usize>, salt: u64| -> Vec<usize> {
+        let labels = ids(idx, |r| r.service.as_str(), &services);
+        stratified_cap(&labels, max, cfg.seed ^ salt).into_iter().map(|j| idx[j]).collect()
+    };
+    let train_idx = cap(&split.train, cfg.eval_max_train, 0x7);
+    let test_idx = cap(&split.test, cfg.eval_max_test, 0x11);
+    let train_rows: Vec<&FlowRow> = train_idx.iter().map(|&i| &rows[i]).collect();
+    let test_rows: Vec<&FlowRow> = test_idx.iter().map(|&i| &rows[i]).collect();
+
+    let train_emb = engine.z_flow(&train_rows, EMBED_BATCH)?;
+    let test_emb = engine.z_flow(&test_rows, EMBED_BATCH)?;
+    let bg_keep = stratified_cap(&vec![0; background.len()], cfg.eval_max_test, cfg.seed ^ 0xB6);
+    let bg_rows: Vec<&FlowRow> = bg_keep.iter().map(|&i| &background[i]).collect();
+    let bg_emb = if bg_rows.is_empty() { None } else { Some(engine.z_flow(&bg_rows, EMBED_BATCH)?) };
+    let (train_svc, test_svc) = (ids(&train_idx, |r| r.service.as_str(), &services), ids(&test_idx, |r| r.service.as_str(), &services));
+    let (train_app, test_app) = (ids(&train_idx, |r| r.app.as_str(), &apps), ids(&test_idx, |r| r.app.as_str(), &apps));
+    let (train_raw, test_raw) = (raw_matrix(train_rows.iter().copied()), raw_matrix(test_rows.iter().copied()));
+    let opt = EvalOptions { k: cfg.k, svm_rbf_max_rows: cfg.svm_rbf_max_rows, seed: cfg.seed };
+    let mut m = embedding_metrics(
+        &Side { emb: &train_emb, service: &train_svc, app: &train_app, raw: Some(&train_raw) },
+        &Side { emb: &test_emb, service: &test_svc, app: &test_app, raw: Some(&test_raw) },
+        &services,
+        &apps,
+        bg_emb.as_ref(),
+        &opt,
+    )?;
+    m.split = Some(split_info(rows, split, split_kind, train_idx.len(), test_idx.len(), cfg.seed));
+    m.embedding = Some(format!("z_flow ({} dims, model {})", train_emb.cols, engine.meta.model.size.name()));
+    m.device = Some(format!("{:?}", engine.device).to_lowercase());
+    m.cist_score = Some(cist(engine, &test_rows, cfg.seed)?);
+    if cfg.timing {
+        let index = KnnIndex::cosine(train_emb.clone(), train_svc.clone(), services.len());
+        let protos = Prototypes::build(&train_emb, &train_svc, services.len(), None);
+        time_inference(engine, &test_rows, &index, &protos, cfg, &mut m)?;
+    }
+    Ok(m)
+}
+
+/// Mean cosine between `z_app` of rows and of one network-condition augmentation of each.
+fn cist(engine: &Engine, rows: &[&FlowRow], seed: u64) -> Result<f64> {
+    use crate::dataset::{augment::augment_row, rng::SplitMix};
+    let rows = &rows[..rows.len().min(CIST_ROWS)];
+    let aug: Vec<FlowRow> =
+        rows.iter().enumerate().map(|(i, r)| augment_row(r, &mut SplitMix::new(seed, &[0xC1, i as u64]))).collect();
+    let a = engine.z_app(rows, EMBED_BATCH)?;
+    let b = engine.z_app(&aug.iter().collect::<Vec<_>>(), EMBED_BATCH)?;
+    let sum: f64 = (0..a.rows).map(|i| a.row(i).iter().zip(b.row(i)).map(|(x, y)| (x * y) as f64).sum::<f64>()).sum();
+    Ok(sum / a.rows.max(1) as f64)
+}
+
+/// One flow's verdict end to end: features → model → k-NN vote and prototype similarity.
+pub fn verdict(engine: &Engine, row: &FlowRow, index: &KnnIndex, protos: &Prototypes, k: usize) -> Result<(u32, f32)> {
+    let z = engine.z_flow(&[row], 1)?;
+    let v = index.predict(&z, k);
+    let sim = protos.nearest(&z).first().map_or(f32::NAN, |p| p.1);
+    Ok((v.first().map_or(0, |v| v.label), sim))
+}
+
+fn time_inference(
+    engine: &Engine,
+    rows: &[&FlowRow],
+    index: &KnnIndex,
+    protos: &Prototypes,
+    cfg: &EvaluateConfig,
+    m: &mut Metrics,
+) -> Result<()> {
+    let runs = cfg.latency_runs.max(1);
+    let pick = |i: usize| rows[i % rows.len()];
+    // Batch 1, end to end; the first 10 calls warm up allocators and kernels.
+    let mut e2e = Vec::with_capacity(runs);
+    for i in 0..runs + 10 {
+        let t = Instant::now();
+        std::hint::black_box(verdict(engine, pick(i), index, protos, cfg.k)?);
+        if i >= 10 {
+            e2e.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    // Batch 1, model only: features prepared outside the timer.
+    let mut model = Vec::with_capacity(runs);
+    for i in 0..runs + 10 {
+        let b = engine.batch(&[pick(i)]);
+        let t = Instant::now();
+        std::hint::black_box(engine.forward(&b)?);
+        if i >= 10 {
+            model.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    m.latency_end_to_end = summarize(&e2e);
+    m.latency = summarize(&model);
+
+    // Throughput: at least 4 batches and 1 s of work, rows cycled.
+    let bs = cfg.throughput_batch.max(1);
+    let batch_rows: Vec<&FlowRow> = (0..bs).map(pick).collect();
+    let (mut flows, t) = (0usize, Instant::now());
+    while flows < 4 * bs || t.elapsed().as_secs_f64() < 1.0 {
+        let z = engine.z_flow(&batch_rows, bs)?;
+        std::hint::black_box(index.predict(&z, cfg.k));
+        std::hint::black_box(protos.nearest(&z));
+        flows += bs;
+    }
+    let e2e_rate = flows as f64 / t.elapsed().as_secs_f64();
+    let b = engine.batch(&batch_rows);
+    let (mut flows, t) = (0usize, Instant::now());
+    while flows < 4 * bs || t.elapsed().as_secs_f64() < 1.0 {
+        std::hint::black_box(engine.forward(&b)?);
+        flows += bs;
+    }
+    m.throughput = Some(Throughput {
+        flows_per_s: e2e_rate,
+        batch_size: bs,
+        scope: "end_to_end".into(),
+        model_only_flows_per_s: Some(flows as f64 / t.elapsed().as_secs_f64()),
+    });
+    Ok(())
+}
+
+/// `metrics.json` and `kpi_report.md` (with its PNGs) in `dir`, as FlowCon-X's training left them.
+pub fn write_metrics_and_report(dir: &Path, m: &Metrics) -> Result<()> {
+    crate::output::write_atomic(&dir.join("metrics.json"), m.to_json().as_bytes())?;
+    crate::report::write_report(m, "metrics.json", &dir.join("kpi_report.md"))
+}
+
+/// Load the checkpoint at `path`, resolve the split for `rows` (read from `csv`) and evaluate.
+/// `train` calls this after saving its checkpoint.
+pub fn evaluate_checkpoint(
+    path: &Path,
+    device: Device,
+    rows: &[FlowRow],
+    csv: &[PathBuf],
+    background: &[FlowRow],
+    cfg: &EvaluateConfig,
+) -> Result<Metrics> {
+    let engine = Engine::load(path, device)?;
+    let (split, kind) = resolve_split(&engine.meta, rows, csv, cfg)?;
+    evaluate_split(&engine, rows, &split, &kind, background, cfg)
+}

@@ -1,0 +1,174 @@
+//! `evaluate`, `kpi-report` and `classify` end to end on real sample rows and captures, with a
+//! tiny checkpoint trained in the test.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SAMPLE: &str = "data/samples/fiveg_flows_sample.csv";
+const BACKGROUND: &str = "data/samples/mawi_background_sample.csv";
+const CAPTURE: &str = "data/samples/pcap/google_meet.pcapng";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_flowconx"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn ok(o: Output) -> Output {
+    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+fn root(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn train(out: &Path) {
+    ok(bin()
+        .args(["train", "--csv", SAMPLE, "--device", "cpu", "--threads", "1", "--epochs", "1", "--batch-size", "48"])
+        .args(["--memory-per-class", "32", "--quiet", "--output-dir"])
+        .arg(out)
+        .output()
+        .unwrap());
+}
+
+fn csv_rows(p: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(h.join(","), "capture,src,sport,dst,dport,proto,window_start,predicted_service,nearest_app,similarity");
+    r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect()
+}
+
+#[test]
+fn evaluate_report_and_classify() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    train(&ck);
+    // `train` ends with the evaluation, as FlowCon-X did.
+    for f in ["metrics.json", "kpi_report.md", "kpi_report_pca.png", "kpi_report_confusion.png"] {
+        assert!(ck.join(f).is_file(), "train did not write {f}");
+    }
+
+    // evaluate: every section present, FlowCon-X's names kept, split reused from the checkpoint.
+    let eval = dir.path().join("eval.json");
+    ok(bin()
+        .args(["evaluate", "--device", "cpu", "--threads", "1", "--quiet", "--latency-runs", "5", "--throughput-batch", "16"])
+        .args(["--csv", SAMPLE, "--background", BACKGROUND, "--checkpoint"])
+        .arg(&ck)
+        .arg("--output")
+        .arg(&eval)
+        .output()
+        .unwrap());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&eval).unwrap()).unwrap();
+    for key in [
+        "/service_similarity/intra",
+        "/service_similarity/inter",
+        "/app_similarity/intra",
+        "/classification/knn_accuracy",
+        "/classification/svm_accuracy",
+        "/prototype_generalization/prototype_accuracy",
+        "/leave_one_app_out/leave_one_app_accuracy",
+        "/cist_score",
+        "/latency/mean_ms",
+        "/latency/p99_ms",
+        "/latency_end_to_end/p50_ms",
+        "/throughput/flows_per_s",
+        "/baseline/raw_knn_accuracy",
+        "/open_set/auroc",
+        "/open_set/threshold",
+    ] {
+        assert!(m.pointer(key).is_some_and(|v| v.is_number()), "{key} missing: {m}");
+    }
+    let split = &m["split"];
+    assert_eq!(split["kind"], "capture");
+    assert_eq!(split["shared_captures"], 0);
+    let ckmeta: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("checkpoint.json")).unwrap()).unwrap();
+    assert_eq!(split["test_rows"].as_u64().unwrap() as usize, ckmeta["split"]["test"].as_array().unwrap().len());
+    assert_eq!(m["open_set"]["background_rows"], 150);
+    let acc = m["classification"]["knn_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert_eq!(m["confusion"]["matrix"].as_array().unwrap().len(), m["confusion"]["labels"].as_array().unwrap().len());
+
+    // kpi-report: markdown with the KPI table and links to two PNGs written beside it.
+    let md = dir.path().join("report").join("kpi_report.md");
+    ok(bin().args(["kpi-report", "--metrics"]).arg(&eval).arg("--output").arg(&md).output().unwrap());
+    let text = std::fs::read_to_string(&md).unwrap();
+    for s in ["| KPI | Target | Value | Status |", "k-NN classification accuracy", "## Baseline", "## Open set", "AUROC", "kpi_report_pca.png", "kpi_report_confusion.png"] {
+        assert!(text.contains(s), "report lacks `{s}`:\n{text}");
+    }
+    for f in ["kpi_report_pca.png", "kpi_report_confusion.png"] {
+        let b = std::fs::read(md.with_file_name(f)).unwrap();
+        assert_eq!(&b[..4], b"\x89PNG");
+    }
+
+    // classify a processed CSV: one verdict per input row, in order, endpoint columns empty.
+    let v = dir.path().join("v.csv");
+    ok(bin().args(["classify", "--device", "cpu", "--quiet", "--input", SAMPLE, "--checkpoint"]).arg(&ck).arg("--output").arg(&v).output().unwrap());
+    let rows = csv_rows(&v);
+    let src = flowconx::features::schema::read_rows(&root(SAMPLE)).unwrap();
+    assert_eq!(rows.len(), src.len());
+    for (r, s) in rows.iter().zip(&src) {
+        assert_eq!(r[0], s.capture);
+        assert!(r[1..7].iter().all(String::is_empty));
+        assert!(!r[7].is_empty() && !r[8].is_empty());
+        let sim: f64 = r[9].parse().unwrap();
+        assert!((-1.0001..=1.0001).contains(&sim));
+    }
+    // A threshold above every similarity rejects everything.
+    let u = dir.path().join("u.csv");
+    ok(bin()
+        .args(["classify", "--device", "cpu", "--quiet", "--unknown-threshold", "1.5", "--input", BACKGROUND, "--checkpoint"])
+        .arg(&ck)
+        .arg("--output")
+        .arg(&u)
+        .output()
+        .unwrap());
+    assert!(csv_rows(&u).iter().all(|r| r[7] == "unknown"));
+
+    // classify a raw capture: endpoints filled, deterministic.
+    let (c1, c2) = (dir.path().join("c1.csv"), dir.path().join("c2.csv"));
+    for c in [&c1, &c2] {
+        ok(bin().args(["classify", "--device", "cpu", "--quiet", "--input", CAPTURE, "--checkpoint"]).arg(&ck).arg("--output").arg(c).output().unwrap());
+    }
+    let rows = csv_rows(&c1);
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r[0] == "google_meet.pcapng" && !r[1].is_empty() && (r[5] == "TCP" || r[5] == "UDP")));
+    assert_eq!(std::fs::read(&c1).unwrap(), std::fs::read(&c2).unwrap());
+
+    // The real VCA meetings and the merged nDPI trace, when the shared data is at hand.
+    let vca = root("../shared/data/pcap/vca");
+    if vca.is_dir() {
+        let o = dir.path().join("vca.csv");
+        ok(bin().args(["classify", "--device", "cpu", "--quiet", "--checkpoint"]).arg(&ck).arg("--input").arg(&vca).arg("--output").arg(&o).output().unwrap());
+        let rows = csv_rows(&o);
+        assert!(rows.iter().any(|r| r[0].ends_with(".pcapng")), "no VCA verdicts");
+    } else {
+        eprintln!("skipping VCA captures: {} not found", vca.display());
+    }
+    let merged = root("../shared/data/pcap/ndpi_ether_merged.pcap");
+    if merged.is_file() {
+        let o = dir.path().join("ndpi.csv");
+        ok(bin().args(["classify", "--device", "cpu", "--quiet", "--checkpoint"]).arg(&ck).arg("--input").arg(&merged).arg("--output").arg(&o).output().unwrap());
+        assert!(csv_rows(&o).len() > 1000);
+    } else {
+        eprintln!("skipping merged nDPI trace: {} not found", merged.display());
+    }
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // A metrics file that is not JSON: one line naming it, no report.
+    let bad = dir.path().join("metrics.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let md = dir.path().join("r.md");
+    let o = bin().args(["kpi-report", "--metrics"]).arg(&bad).arg("--output").arg(&md).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("metrics.json") && err.lines().count() == 1, "{err}");
+    assert!(!md.exists());
+    // classify with a checkpoint that does not exist.
+    let out = dir.path().join("v.csv");
+    let o = bin().args(["classify", "--device", "cpu", "--checkpoint", "/nonexistent/ck", "--input", SAMPLE, "--output"]).arg(&out).output().unwrap();
+    assert!(!o.status.success());
+    assert!(!out.exists());
+}
