@@ -440,7 +440,10 @@ pub(crate) mod tests {
         v
     }
 
-    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, i64, u32, Vec<u8>)>, Option<Stop>) {
+    /// (index, ts µs, link type, data) of every frame.
+    type Frames = Vec<(u64, i64, u32, Vec<u8>)>;
+
+    fn read_all(bytes: Vec<u8>) -> (Frames, Option<Stop>) {
         let mut r = CaptureReader::from_reader(Path::new("mem.pcap"), Box::new(std::io::Cursor::new(bytes))).unwrap();
         let mut out = Vec::new();
         while let Some(f) = r.next_frame().unwrap() {
