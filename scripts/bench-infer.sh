@@ -12,10 +12,9 @@ THREADS="${3:-$(nproc)}"
 DEVICE="${4:-cpu}"
 [ -f "$CK/checkpoint.json" ] || { echo "no checkpoint at $CK (train one first: flowconx train --output-dir $CK ...)" >&2; exit 1; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-# The dev profile is enough for the model (libtorch is always optimised); the k-NN and feature
-# code runs with opt-level 1 there, so pass FLOWCONX_BIN=path/to/release/flowconx to use another.
-cargo build --quiet
-BIN="${FLOWCONX_BIN:-$CARGO_TARGET_DIR/debug/flowconx}"
+bash scripts/setup-libtorch.sh
+cargo build --release --quiet
+BIN="${FLOWCONX_BIN:-$CARGO_TARGET_DIR/release/flowconx}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 echo "binary: $BIN  checkpoint: $CK  rows: $CSV  threads: $THREADS  device: $DEVICE  cpu: $(nproc) cores"

@@ -3,6 +3,7 @@
 # packets repeated, times shifted by whole days). Prints, from one run:
 #   prepare-cesnet time / zcat time of the same files   (target <= 1.5)
 #   prepare-5g MB/s per core                           (target >= 200)
+#   prepare-mawi time / cat time, full and snaplen-96 traces (target <= 3), packets/s
 # Env: BENCH_DIR (default ~/.cache/flowconx/bench), CESNET_FILES (4), CESNET_MB_PER_FILE (750),
 #      FIVEG_MB (600), SHARED (../shared/data).
 set -euo pipefail
@@ -57,3 +58,6 @@ awk -v zw="$z_wall" -v cw="$c_wall" -v cu="$c_user" -v cs="$c_sys" -v gz="$gz_mb
   printf "  %.0f MB/s per core (target >= 200), %.0f MB/s wall, %.2f M packets/s wall\n", fmb/(fu+fs), fmb/fw, pk/fw/1e6
 }'
 rm -f /tmp/flowconx-bench.$$ /tmp/flowconx-bench-err.$$
+
+# Raw captures (prepare-mawi): a multi-GB replay of the merged nDPI trace, full and snaplen 96.
+[[ "${SKIP_MAWI:-0}" == 1 ]] || bash scripts/bench-mawi.sh

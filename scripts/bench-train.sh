@@ -9,8 +9,8 @@ CSV="${1:-../shared/data/processed/fiveg_flows.csv}"
 THREADS="${2:-$(nproc)}"
 STEPS="${3:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-# The dev profile is enough: the time is spent inside libtorch, which is always optimised.
-cargo build --quiet
-BIN="$CARGO_TARGET_DIR/debug/flowconx"
+bash scripts/setup-libtorch.sh
+cargo build --release --quiet
+BIN="$CARGO_TARGET_DIR/release/flowconx"
 echo "binary: $BIN  rows: $CSV"
 "$BIN" bench-train --csv "$CSV" --batch-size 256 --steps "$STEPS" --threads "$THREADS" --device cpu
