@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CK="${1:-outputs/flowconx}"
 CSV="${2:-../shared/data/processed/fiveg_flows.csv}"
-[ -f "$CSV" ] || CSV=data/samples/fiveg_flows_sample.csv
+[ -f "$CSV" ] || CSV=data/samples/processed/fiveg_flows_sample.csv
 THREADS="${3:-$(nproc)}"
 DEVICE="${4:-cpu}"
 [ -f "$CK/checkpoint.json" ] || { echo "no checkpoint at $CK (train one first: flowconx train --output-dir $CK ...)" >&2; exit 1; }

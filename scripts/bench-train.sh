@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CSV="${1:-../shared/data/processed/fiveg_flows.csv}"
-[ -f "$CSV" ] || CSV=data/samples/fiveg_flows_sample.csv
+[ -f "$CSV" ] || CSV=data/samples/processed/fiveg_flows_sample.csv
 THREADS="${2:-$(nproc)}"
 STEPS="${3:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"

@@ -72,6 +72,13 @@ impl AtomicOutput {
             w.flush().map_err(|e| Error::io(&label, e))?;
         }
         if let (Some(tmp), Some(dest)) = (self.tmp.take(), self.dest.take()) {
+            // Temp files are created 0600; the output is an ordinary file for its readers.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+                    .map_err(|e| Error::io(&dest, e))?;
+            }
             tmp.persist(&dest).map_err(|e| Error::io(&dest, e.error))?;
         }
         Ok(())

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const SAMPLE: &str = "data/samples/fiveg_flows_sample.csv";
-const BACKGROUND: &str = "data/samples/mawi_background_sample.csv";
+const SAMPLE: &str = "data/samples/processed/fiveg_flows_sample.csv";
+const BACKGROUND: &str = "data/samples/processed/mawi_background_300.csv";
 const CAPTURE: &str = "data/samples/pcap/google_meet.pcapng";
 
 fn bin() -> Command {
@@ -83,7 +83,7 @@ fn evaluate_report_and_classify() {
     assert_eq!(split["shared_captures"], 0);
     let ckmeta: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("checkpoint.json")).unwrap()).unwrap();
     assert_eq!(split["test_rows"].as_u64().unwrap() as usize, ckmeta["split"]["test"].as_array().unwrap().len());
-    assert_eq!(m["open_set"]["background_rows"], 150);
+    assert_eq!(m["open_set"]["background_rows"], 300);
     let acc = m["classification"]["knn_accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&acc));
     assert_eq!(m["confusion"]["matrix"].as_array().unwrap().len(), m["confusion"]["labels"].as_array().unwrap().len());

@@ -2,7 +2,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SAMPLE: &str = "data/samples/fiveg_flows_sample.csv";
+const SAMPLE: &str = "data/samples/processed/fiveg_flows_sample.csv";
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_flowconx"));

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerate the released models under outputs/release/ from the real 5G-derived flows:
+#   capture/  the default model, capture-disjoint split (no capture in both train and test) —
+#             the one `classify` uses after cloning
+#   random/   the same recipe on a random row split (the split FlowCon-X reported), for comparison
+# Each is evaluated with the MAWI background rows for the open-set AUROC, and gets its
+# metrics.json, kpi_report.md and plots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${SHARED:-../shared/data}"
+DATA="$SHARED/processed/fiveg_flows.csv"
+BACKGROUND="$SHARED/processed/flowconx_mawi_robustness_background.csv"
+OUT="${OUT:-outputs/release}"
+bash scripts/setup-libtorch.sh
+cargo build --release --quiet
+BIN="${CARGO_TARGET_DIR:-target}/release/flowconx"
+# 30 epochs at lr 1e-3: FlowCon-X's defaults (12 epochs, 3e-4) under-train the small model on
+# 1.5k rows (k-NN 66% vs 73% on the capture split).
+for split in capture random; do
+    dir="$OUT/$split"
+    "$BIN" train --csv "$DATA" --split "$split" --epochs 30 --lr 1e-3 --seed 42 --output-dir "$dir" --quiet
+    "$BIN" evaluate --checkpoint "$dir" --csv "$DATA" --background "$BACKGROUND" --output "$dir/metrics.json" --quiet
+    "$BIN" kpi-report --metrics "$dir/metrics.json" --output "$dir/kpi_report.md"
+done
+ls -l "$OUT"/*
