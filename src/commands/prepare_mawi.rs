@@ -2,7 +2,7 @@
 use crate::dataset::window_sample::{into_rows, WindowSample};
 use crate::error::Error;
 use crate::features::RowWriter;
-use crate::flow::capture::{capture_name, scan_capture, CaptureConfig, CaptureStats};
+use crate::flow::capture::{capture_name, scan_capture, scan_capture_pipelined, CaptureConfig, CaptureStats};
 use crate::flow::table::FlowConfig;
 use crate::ingest::decode::Skip;
 use crate::labels::FlowLabels;
@@ -58,7 +58,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     };
     let names: Vec<String> = files.iter().map(|p| capture_name(p)).collect();
     let progress = |n: u64| bar.inc(n);
-    let process = |i: usize, shards: usize| -> crate::Result<FileResult> {
+    let process = |i: usize, shards: usize, pipelined: bool| -> crate::Result<FileResult> {
         let path = &files[i];
         let mut sinks: Vec<WindowSample> = (0..shards)
             .map(|_| {
@@ -73,7 +73,12 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        match scan_capture(path, &ccfg, &mut sinks, &progress) {
+        let scanned = if pipelined {
+            scan_capture_pipelined(path, &ccfg, &mut sinks, &progress)
+        } else {
+            scan_capture(path, &ccfg, &mut sinks, &progress)
+        };
+        match scanned {
             Ok(out) => {
                 let mut sample = crate::dataset::reservoir::BottomK::new(cfg.max_flows);
                 let mut labelled = 0;
@@ -95,18 +100,18 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             Err(e) => Err(e),
         }
     };
-    // Large files one at a time over all threads; small files one per thread. Either way each
-    // file's result is the same, and results merge in file order.
+    // Large files one at a time: read and decoded in one thread, flow tables sharded over the others;
+    // small files one per thread. Either way each file's result is the same; results merge in file order.
     let mut results: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
     let shards = if threads > 1 { threads - 1 } else { 1 };
     for i in 0..files.len() {
         if sizes[i] >= SHARD_FILE_BYTES {
-            results[i] = Some(process(i, shards)?);
+            results[i] = Some(process(i, shards, threads > 1)?);
         }
     }
     let small: Vec<usize> = (0..files.len()).filter(|&i| sizes[i] < SHARD_FILE_BYTES).collect();
     let done: Vec<(usize, FileResult)> =
-        small.par_iter().map(|&i| process(i, 1).map(|r| (i, r))).collect::<crate::Result<_>>()?;
+        small.par_iter().map(|&i| process(i, 1, false).map(|r| (i, r))).collect::<crate::Result<_>>()?;
     for (i, r) in done {
         results[i] = Some(r);
     }

@@ -92,6 +92,20 @@ pub fn scan_capture<S: WindowSink + Send>(
     }
 }
 
+/// Like [`scan_capture`], but reading and decoding run in a thread of their own even with a
+/// single flow-table shard, so two cores overlap them with the flow table (for large files).
+pub fn scan_capture_pipelined<S: WindowSink + Send>(
+    path: &Path,
+    cfg: &CaptureConfig,
+    sinks: &mut [S],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ScanOutcome> {
+    if sinks.is_empty() {
+        return scan_capture(path, cfg, sinks, progress);
+    }
+    scan_sharded(path, cfg, sinks, progress)
+}
+
 /// One flow table in this thread (the sink need not be `Send`).
 pub fn scan_single<S: WindowSink>(
     path: &Path,
