@@ -2,7 +2,7 @@
 use crate::dataset::window_sample::{into_rows, WindowSample};
 use crate::error::Error;
 use crate::features::RowWriter;
-use crate::flow::capture::{capture_name, scan_capture, scan_capture_pipelined, CaptureConfig, CaptureStats};
+use crate::flow::capture::{capture_name, scan_capture, scan_sharded, CaptureConfig, CaptureStats};
 use crate::flow::table::FlowConfig;
 use crate::ingest::decode::Skip;
 use crate::labels::FlowLabels;
@@ -74,7 +74,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             })
             .collect();
         let scanned = if pipelined {
-            scan_capture_pipelined(path, &ccfg, &mut sinks, &progress)
+            scan_sharded(path, &ccfg, &mut sinks, &progress)
         } else {
             scan_capture(path, &ccfg, &mut sinks, &progress)
         };

@@ -92,20 +92,6 @@ pub fn scan_capture<S: WindowSink + Send>(
     }
 }
 
-/// Like [`scan_capture`], but reading and decoding run in a thread of their own even with a
-/// single flow-table shard, so two cores overlap them with the flow table (for large files).
-pub fn scan_capture_pipelined<S: WindowSink + Send>(
-    path: &Path,
-    cfg: &CaptureConfig,
-    sinks: &mut [S],
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<ScanOutcome> {
-    if sinks.is_empty() {
-        return scan_capture(path, cfg, sinks, progress);
-    }
-    scan_sharded(path, cfg, sinks, progress)
-}
-
 /// One flow table in this thread (the sink need not be `Send`).
 pub fn scan_single<S: WindowSink>(
     path: &Path,
@@ -148,7 +134,9 @@ fn finish_stats(reader: CaptureReader, mut stats: CaptureStats) -> ScanOutcome {
 }
 
 /// This thread reads and decodes; one thread per sink runs the flow table of its key-hash shard.
-fn scan_sharded<S: WindowSink + Send>(
+/// One flow-table shard per sink (at least one), each in its own thread, while this thread reads
+/// and decodes: with a single shard, two cores overlap reading with the flow table.
+pub fn scan_sharded<S: WindowSink + Send>(
     path: &Path,
     cfg: &CaptureConfig,
     sinks: &mut [S],
