@@ -133,9 +133,8 @@ fn finish_stats(reader: CaptureReader, mut stats: CaptureStats) -> ScanOutcome {
     ScanOutcome { stats, stop }
 }
 
-/// This thread reads and decodes; one thread per sink runs the flow table of its key-hash shard.
-/// One flow-table shard per sink (at least one), each in its own thread, while this thread reads
-/// and decodes: with a single shard, two cores overlap reading with the flow table.
+/// One flow-table shard per sink (by key hash, at least one), each in its own thread, while this thread
+/// reads and decodes: with a single shard, two cores overlap reading with the flow table.
 pub fn scan_sharded<S: WindowSink + Send>(
     path: &Path,
     cfg: &CaptureConfig,
