@@ -39,9 +39,18 @@ pub fn cesnet_category_service(category: &str) -> Option<&'static str> {
         "Games" => Some("gaming"),
         "Videoconferencing" => Some("conferencing"),
         "File sharing" => Some("bulk_transfer"),
-        "Search" | "Social" | "Blogs/News" | "E-commerce" | "Mail" | "Advertising"
-        | "Authentication services" | "Analytics/Telemetry" | "Information systems"
-        | "Instant messaging" | "Other services and APIs" | "Antivirus" => Some("browsing"),
+        "Search"
+        | "Social"
+        | "Blogs/News"
+        | "E-commerce"
+        | "Mail"
+        | "Advertising"
+        | "Authentication services"
+        | "Analytics/Telemetry"
+        | "Information systems"
+        | "Instant messaging"
+        | "Other services and APIs"
+        | "Antivirus" => Some("browsing"),
         _ => None,
     }
 }
@@ -60,17 +69,15 @@ impl ServiceMap {
             .map_err(|e| Error::input(path, e.to_string()))?;
         let headers = rdr.headers().map_err(|e| Error::line(path, 1, e.to_string()))?.clone();
         let col = |name: &str| {
-            headers.iter().position(|h| h == name).ok_or_else(|| Error::MissingColumn {
-                path: path.to_path_buf(),
-                column: name.to_string(),
-            })
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| Error::MissingColumn { path: path.to_path_buf(), column: name.to_string() })
         };
         let (ai, si) = (col("app")?, col("service")?);
         let mut map = BTreeMap::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                Error::line(path, e.position().map(|p| p.line()).unwrap_or(0), e.to_string())
-            })?;
+            let rec = rec.map_err(|e| Error::line(path, e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
             let (app, service) = (rec.get(ai).unwrap_or(""), rec.get(si).unwrap_or(""));
             if app.is_empty() || service.is_empty() {
@@ -172,7 +179,10 @@ impl FlowLabels {
         };
         let ndpi = pos("endpoint_a").is_some();
         let cols: Vec<usize> = if ndpi {
-            ["pcap", "l4", "endpoint_a", "endpoint_b", "ndpi_proto", "category"].iter().map(|c| need(c)).collect::<Result<_>>()?
+            ["pcap", "l4", "endpoint_a", "endpoint_b", "ndpi_proto", "category"]
+                .iter()
+                .map(|c| need(c))
+                .collect::<Result<_>>()?
         } else {
             ["capture", "proto", "ip_a", "port_a", "ip_b", "port_b", "app", "service"]
                 .iter()
@@ -214,8 +224,9 @@ impl FlowLabels {
             } else {
                 let ip = |s: &str| s.parse::<std::net::IpAddr>().map_err(|_| bad(&format!("bad IP address `{s}`")));
                 let port = |s: &str| s.parse::<u16>().map_err(|_| bad(&format!("bad port `{s}`")));
-                let key = crate::flow::key::FlowKey::from_endpoints(proto, ip(f(2))?, port(f(3))?, ip(f(4))?, port(f(5))?)
-                    .ok_or_else(|| bad("endpoints of different IP versions"))?;
+                let key =
+                    crate::flow::key::FlowKey::from_endpoints(proto, ip(f(2))?, port(f(3))?, ip(f(4))?, port(f(5))?)
+                        .ok_or_else(|| bad("endpoints of different IP versions"))?;
                 if f(6).is_empty() || f(7).is_empty() {
                     return Err(bad("empty app or service"));
                 }
@@ -280,26 +291,59 @@ mod tests {
     fn flow_labels_both_forms() {
         let dir = tempfile::tempdir().unwrap();
         let nd = dir.path().join("n.csv");
-        std::fs::write(&nd, "pcap,l4,endpoint_a,endpoint_b,ndpi_proto,category,encrypted\n\
+        std::fs::write(
+            &nd,
+            "pcap,l4,endpoint_a,endpoint_b,ndpi_proto,category,encrypted\n\
             a.pcap,TCP,10.0.0.1:5000,1.2.3.4:443,TLS.Zoom,Video,1\n\
             a.pcap,UDP,[fe80::1]:546,[ff02::1:2]:547,DHCPV6,Network,0\n\
             a.pcap,UDP,10.0.0.1:9,10.0.0.2:9,Unknown,,0\n\
             a.pcap,TCP,10.0.0.1:5001,1.2.3.4:443,TLS.NetFlix,Video,1\n\
-            a.pcap,TCP,[3400::1]:44288,[302e::3d00::8001]:0,TLS,Web,0\n").unwrap();
+            a.pcap,TCP,[3400::1]:44288,[302e::3d00::8001]:0,TLS,Web,0\n",
+        )
+        .unwrap();
         let l = FlowLabels::load(&nd).unwrap();
         assert_eq!((l.len(), l.unlabelled, l.invalid), (3, 1, 1));
-        let k = crate::flow::key::FlowKey::from_endpoints(6, "1.2.3.4".parse().unwrap(), 443, "10.0.0.1".parse().unwrap(), 5000).unwrap();
+        let k = crate::flow::key::FlowKey::from_endpoints(
+            6,
+            "1.2.3.4".parse().unwrap(),
+            443,
+            "10.0.0.1".parse().unwrap(),
+            5000,
+        )
+        .unwrap();
         assert_eq!(l.get("a.pcap", &k).unwrap(), &FlowLabel { app: "zoom".into(), service: "conferencing".into() });
         assert!(l.get("b.pcap", &k).is_none());
-        let k2 = crate::flow::key::FlowKey::from_endpoints(6, "1.2.3.4".parse().unwrap(), 443, "10.0.0.1".parse().unwrap(), 5001).unwrap();
+        let k2 = crate::flow::key::FlowKey::from_endpoints(
+            6,
+            "1.2.3.4".parse().unwrap(),
+            443,
+            "10.0.0.1".parse().unwrap(),
+            5001,
+        )
+        .unwrap();
         assert_eq!(l.get("a.pcap", &k2).unwrap().service, "streaming");
 
         let simple = dir.path().join("s.csv");
-        std::fs::write(&simple, "capture,proto,ip_a,port_a,ip_b,port_b,app,service\n*,udp,1.1.1.1,53,2.2.2.2,999,My DNS,browsing\n").unwrap();
+        std::fs::write(
+            &simple,
+            "capture,proto,ip_a,port_a,ip_b,port_b,app,service\n*,udp,1.1.1.1,53,2.2.2.2,999,My DNS,browsing\n",
+        )
+        .unwrap();
         let l = FlowLabels::load(&simple).unwrap();
-        let k = crate::flow::key::FlowKey::from_endpoints(17, "2.2.2.2".parse().unwrap(), 999, "1.1.1.1".parse().unwrap(), 53).unwrap();
+        let k = crate::flow::key::FlowKey::from_endpoints(
+            17,
+            "2.2.2.2".parse().unwrap(),
+            999,
+            "1.1.1.1".parse().unwrap(),
+            53,
+        )
+        .unwrap();
         assert_eq!(l.get("any.pcap", &k).unwrap().app, "my_dns");
-        std::fs::write(&simple, "capture,proto,ip_a,port_a,ip_b,port_b,app,service\nx,icmp,1.1.1.1,53,2.2.2.2,999,a,b\n").unwrap();
+        std::fs::write(
+            &simple,
+            "capture,proto,ip_a,port_a,ip_b,port_b,app,service\nx,icmp,1.1.1.1,53,2.2.2.2,999,a,b\n",
+        )
+        .unwrap();
         let e = FlowLabels::load(&simple).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("icmp"), "{e}");
     }

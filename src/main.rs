@@ -139,7 +139,12 @@ impl From<cli::EmbedArgs> for flowconx::commands::embed::Config {
     fn from(a: cli::EmbedArgs) -> Self {
         Self {
             checkpoint: a.checkpoint,
-            load: flowconx::dataset::LoadConfig { csv: a.csv, limit: a.limit, app_col: a.app_col, service_col: a.service_col },
+            load: flowconx::dataset::LoadConfig {
+                csv: a.csv,
+                limit: a.limit,
+                app_col: a.app_col,
+                service_col: a.service_col,
+            },
             output: a.output,
             batch_size: a.batch_size,
             device: device(a.device),

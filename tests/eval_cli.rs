@@ -51,7 +51,18 @@ fn evaluate_report_and_classify() {
     // evaluate: every section present, FlowCon-X's names kept, split reused from the checkpoint.
     let eval = dir.path().join("eval.json");
     ok(bin()
-        .args(["evaluate", "--device", "cpu", "--threads", "1", "--quiet", "--latency-runs", "5", "--throughput-batch", "16"])
+        .args([
+            "evaluate",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--quiet",
+            "--latency-runs",
+            "5",
+            "--throughput-batch",
+            "16",
+        ])
         .args(["--csv", SAMPLE, "--background", BACKGROUND, "--checkpoint"])
         .arg(&ck)
         .arg("--output")
@@ -81,7 +92,8 @@ fn evaluate_report_and_classify() {
     let split = &m["split"];
     assert_eq!(split["kind"], "capture");
     assert_eq!(split["shared_captures"], 0);
-    let ckmeta: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("checkpoint.json")).unwrap()).unwrap();
+    let ckmeta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ck.join("checkpoint.json")).unwrap()).unwrap();
     assert_eq!(split["test_rows"].as_u64().unwrap() as usize, ckmeta["split"]["test"].as_array().unwrap().len());
     assert_eq!(m["open_set"]["background_rows"], 300);
     let acc = m["classification"]["knn_accuracy"].as_f64().unwrap();
@@ -92,7 +104,15 @@ fn evaluate_report_and_classify() {
     let md = dir.path().join("report").join("kpi_report.md");
     ok(bin().args(["kpi-report", "--metrics"]).arg(&eval).arg("--output").arg(&md).output().unwrap());
     let text = std::fs::read_to_string(&md).unwrap();
-    for s in ["| KPI | Target | Value | Status |", "k-NN classification accuracy", "## Baseline", "## Open set", "AUROC", "kpi_report_pca.png", "kpi_report_confusion.png"] {
+    for s in [
+        "| KPI | Target | Value | Status |",
+        "k-NN classification accuracy",
+        "## Baseline",
+        "## Open set",
+        "AUROC",
+        "kpi_report_pca.png",
+        "kpi_report_confusion.png",
+    ] {
         assert!(text.contains(s), "report lacks `{s}`:\n{text}");
     }
     for f in ["kpi_report_pca.png", "kpi_report_confusion.png"] {
@@ -102,7 +122,13 @@ fn evaluate_report_and_classify() {
 
     // classify a processed CSV: one verdict per input row, in order, endpoint columns empty.
     let v = dir.path().join("v.csv");
-    ok(bin().args(["classify", "--device", "cpu", "--quiet", "--input", SAMPLE, "--checkpoint"]).arg(&ck).arg("--output").arg(&v).output().unwrap());
+    ok(bin()
+        .args(["classify", "--device", "cpu", "--quiet", "--input", SAMPLE, "--checkpoint"])
+        .arg(&ck)
+        .arg("--output")
+        .arg(&v)
+        .output()
+        .unwrap());
     let rows = csv_rows(&v);
     let src = flowconx::features::schema::read_rows(&root(SAMPLE)).unwrap();
     assert_eq!(rows.len(), src.len());
@@ -116,7 +142,17 @@ fn evaluate_report_and_classify() {
     // A threshold above every similarity rejects everything.
     let u = dir.path().join("u.csv");
     ok(bin()
-        .args(["classify", "--device", "cpu", "--quiet", "--unknown-threshold", "1.5", "--input", BACKGROUND, "--checkpoint"])
+        .args([
+            "classify",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--unknown-threshold",
+            "1.5",
+            "--input",
+            BACKGROUND,
+            "--checkpoint",
+        ])
         .arg(&ck)
         .arg("--output")
         .arg(&u)
@@ -127,7 +163,13 @@ fn evaluate_report_and_classify() {
     // classify a raw capture: endpoints filled, deterministic.
     let (c1, c2) = (dir.path().join("c1.csv"), dir.path().join("c2.csv"));
     for c in [&c1, &c2] {
-        ok(bin().args(["classify", "--device", "cpu", "--quiet", "--input", CAPTURE, "--checkpoint"]).arg(&ck).arg("--output").arg(c).output().unwrap());
+        ok(bin()
+            .args(["classify", "--device", "cpu", "--quiet", "--input", CAPTURE, "--checkpoint"])
+            .arg(&ck)
+            .arg("--output")
+            .arg(c)
+            .output()
+            .unwrap());
     }
     let rows = csv_rows(&c1);
     assert!(!rows.is_empty());
@@ -138,7 +180,15 @@ fn evaluate_report_and_classify() {
     let vca = root("../shared/data/pcap/vca");
     if vca.is_dir() {
         let o = dir.path().join("vca.csv");
-        ok(bin().args(["classify", "--device", "cpu", "--quiet", "--checkpoint"]).arg(&ck).arg("--input").arg(&vca).arg("--output").arg(&o).output().unwrap());
+        ok(bin()
+            .args(["classify", "--device", "cpu", "--quiet", "--checkpoint"])
+            .arg(&ck)
+            .arg("--input")
+            .arg(&vca)
+            .arg("--output")
+            .arg(&o)
+            .output()
+            .unwrap());
         let rows = csv_rows(&o);
         assert!(rows.iter().any(|r| r[0].ends_with(".pcapng")), "no VCA verdicts");
     } else {
@@ -147,7 +197,15 @@ fn evaluate_report_and_classify() {
     let merged = root("../shared/data/pcap/ndpi_ether_merged.pcap");
     if merged.is_file() {
         let o = dir.path().join("ndpi.csv");
-        ok(bin().args(["classify", "--device", "cpu", "--quiet", "--checkpoint"]).arg(&ck).arg("--input").arg(&merged).arg("--output").arg(&o).output().unwrap());
+        ok(bin()
+            .args(["classify", "--device", "cpu", "--quiet", "--checkpoint"])
+            .arg(&ck)
+            .arg("--input")
+            .arg(&merged)
+            .arg("--output")
+            .arg(&o)
+            .output()
+            .unwrap());
         assert!(csv_rows(&o).len() > 1000);
     } else {
         eprintln!("skipping merged nDPI trace: {} not found", merged.display());
@@ -168,7 +226,11 @@ fn bad_inputs_fail_cleanly_without_output() {
     assert!(!md.exists());
     // classify with a checkpoint that does not exist.
     let out = dir.path().join("v.csv");
-    let o = bin().args(["classify", "--device", "cpu", "--checkpoint", "/nonexistent/ck", "--input", SAMPLE, "--output"]).arg(&out).output().unwrap();
+    let o = bin()
+        .args(["classify", "--device", "cpu", "--checkpoint", "/nonexistent/ck", "--input", SAMPLE, "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert!(!out.exists());
 }

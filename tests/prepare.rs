@@ -27,7 +27,8 @@ fn expected_service(folder: &str) -> &'static str {
 fn check_5g(input: &Path, n_files: usize) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("5g.csv");
-    let err = ok(&run(&["prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--quiet"]));
+    let err =
+        ok(&run(&["prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--quiet"]));
     assert!(err.contains(&format!("{n_files} files")), "{err}");
     assert!(err.contains("2 tab-separated"), "both layouts read: {err}");
     let by_capture = services_by_capture(&out);
@@ -64,8 +65,18 @@ fn prepare_5g_rows_are_consistent() {
     let out = dir.path().join("w.csv");
     let input = samples().join("5g");
     ok(&run(&[
-        "prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(),
-        "--window-seconds", "2", "--max-packets", "16", "--chunk-rows", "7", "--quiet",
+        "prepare-5g",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--window-seconds",
+        "2",
+        "--max-packets",
+        "16",
+        "--chunk-rows",
+        "7",
+        "--quiet",
     ]));
     let rows = flowconx::features::schema::read_rows(&out).unwrap();
     assert!(!rows.is_empty());
@@ -80,8 +91,16 @@ fn prepare_5g_rows_are_consistent() {
     // The chunk size changes memory use, never the rows.
     let out2 = dir.path().join("w2.csv");
     ok(&run(&[
-        "prepare-5g", "--input", input.to_str().unwrap(), "--output", out2.to_str().unwrap(),
-        "--window-seconds", "2", "--max-packets", "16", "--quiet",
+        "prepare-5g",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out2.to_str().unwrap(),
+        "--window-seconds",
+        "2",
+        "--max-packets",
+        "16",
+        "--quiet",
     ]));
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
 }
@@ -94,7 +113,14 @@ fn cesnet_input() -> std::path::PathBuf {
 fn prepare_cesnet_keeps_all_flows_with_services() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c.csv");
-    let err = ok(&run(&["prepare-cesnet", "--input", cesnet_input().to_str().unwrap(), "--output", out.to_str().unwrap(), "--quiet"]));
+    let err = ok(&run(&[
+        "prepare-cesnet",
+        "--input",
+        cesnet_input().to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
     assert!(err.contains("150 rows scanned"), "{err}");
     let rows = flowconx::features::schema::read_rows(&out).unwrap();
     assert_eq!(rows.len(), 150);
@@ -130,7 +156,16 @@ fn prepare_cesnet_reservoir_is_bounded_and_deterministic() {
     for (i, threads) in ["1", "2", "2"].iter().enumerate() {
         let out = dir.path().join(format!("c{i}.csv"));
         ok(&run_env(
-            &["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--rows-per-service", "10", "--quiet"],
+            &[
+                "prepare-cesnet",
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                out.to_str().unwrap(),
+                "--rows-per-service",
+                "10",
+                "--quiet",
+            ],
             &[("RAYON_NUM_THREADS", threads)],
         ));
         outputs.push(std::fs::read(&out).unwrap());
@@ -145,7 +180,18 @@ fn prepare_cesnet_reservoir_is_bounded_and_deterministic() {
     assert_eq!(per_service.values().copied().collect::<Vec<_>>(), vec![10, 10, 10], "{per_service:?}");
     // Another seed picks other rows.
     let other = dir.path().join("seed7.csv");
-    ok(&run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", other.to_str().unwrap(), "--rows-per-service", "10", "--seed", "7", "--quiet"]));
+    ok(&run(&[
+        "prepare-cesnet",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        other.to_str().unwrap(),
+        "--rows-per-service",
+        "10",
+        "--seed",
+        "7",
+        "--quiet",
+    ]));
     assert_ne!(std::fs::read(&other).unwrap(), outputs[0]);
 }
 
@@ -155,7 +201,14 @@ fn merge_reads_flowconx_files_unchanged_and_counts() {
     let mawi = shared("processed/flowconx_mawi_robustness_background.csv")
         .unwrap_or_else(|| samples().join("processed/mawi_background_300.csv"));
     let ces = dir.path().join("c.csv");
-    ok(&run(&["prepare-cesnet", "--input", cesnet_input().to_str().unwrap(), "--output", ces.to_str().unwrap(), "--quiet"]));
+    ok(&run(&[
+        "prepare-cesnet",
+        "--input",
+        cesnet_input().to_str().unwrap(),
+        "--output",
+        ces.to_str().unwrap(),
+        "--quiet",
+    ]));
     let merged = dir.path().join("m.csv");
     let err = ok(&run(&["merge", "--output", merged.to_str().unwrap(), mawi.to_str().unwrap(), ces.to_str().unwrap()]));
     let n_mawi = flowconx::features::schema::read_rows(&mawi).unwrap().len();
@@ -167,7 +220,16 @@ fn merge_reads_flowconx_files_unchanged_and_counts() {
 
 #[test]
 fn output_dash_writes_csv_to_stdout() {
-    let out = run(&["prepare-cesnet", "--input", cesnet_input().to_str().unwrap(), "--output", "-", "--rows-per-service", "2", "--quiet"]);
+    let out = run(&[
+        "prepare-cesnet",
+        "--input",
+        cesnet_input().to_str().unwrap(),
+        "--output",
+        "-",
+        "--rows-per-service",
+        "2",
+        "--quiet",
+    ]);
     ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("app,service,condition,packet_lengths"));
@@ -180,7 +242,10 @@ fn output_dash_writes_csv_to_stdout() {
 fn missing_input_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.csv");
-    failed_with(&run(&["prepare-5g", "--input", "/nonexistent/dir", "--output", out.to_str().unwrap()]), "/nonexistent/dir");
+    failed_with(
+        &run(&["prepare-5g", "--input", "/nonexistent/dir", "--output", out.to_str().unwrap()]),
+        "/nonexistent/dir",
+    );
     failed_with(&run(&["merge", "--output", out.to_str().unwrap(), "/nonexistent/x.csv"]), "/nonexistent/x.csv");
     only_files(dir.path(), &[]);
 }
@@ -191,8 +256,14 @@ fn empty_input_directory_is_an_error() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let out = dir.path().join("o.csv");
-    failed_with(&run(&["prepare-5g", "--input", empty.to_str().unwrap(), "--output", out.to_str().unwrap()]), "no capture files");
-    failed_with(&run(&["prepare-cesnet", "--input", empty.to_str().unwrap(), "--output", out.to_str().unwrap()]), "no flows-");
+    failed_with(
+        &run(&["prepare-5g", "--input", empty.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "no capture files",
+    );
+    failed_with(
+        &run(&["prepare-cesnet", "--input", empty.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "no flows-",
+    );
     only_files(dir.path(), &["empty"]);
 }
 
@@ -205,7 +276,10 @@ fn truncated_gzip_names_file_and_offset() {
     std::fs::create_dir(&input).unwrap();
     std::fs::write(input.join("flows-20221031.csv.gz"), &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path().join("o.csv");
-    let err = failed_with(&run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]), "flows-20221031.csv.gz");
+    let err = failed_with(
+        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "flows-20221031.csv.gz",
+    );
     assert!(err.contains("offset"), "{err}");
     only_files(dir.path(), &["in"]);
 }
@@ -217,7 +291,10 @@ fn missing_column_is_named() {
     let text = std::fs::read_to_string(samples().join("processed/mawi_background_300.csv")).unwrap();
     std::fs::write(&bad, text.replacen("rtt_ms,", "rtt,", 1)).unwrap();
     let out = dir.path().join("o.csv");
-    failed_with(&run(&["merge", "--output", out.to_str().unwrap(), bad.to_str().unwrap()]), "missing required column `rtt_ms`");
+    failed_with(
+        &run(&["merge", "--output", out.to_str().unwrap(), bad.to_str().unwrap()]),
+        "missing required column `rtt_ms`",
+    );
     only_files(dir.path(), &["bad.csv"]);
 }
 
@@ -233,7 +310,10 @@ fn garbled_rows_name_file_and_line() {
     let mut f = std::fs::File::create(app.join("Zoom_2.csv")).unwrap();
     writeln!(f, "{}", lines.join("\n")).unwrap();
     let out = dir.path().join("o.csv");
-    failed_with(&run(&["prepare-5g", "--input", dir.path().join("in").to_str().unwrap(), "--output", out.to_str().unwrap()]), "Zoom_2.csv: line 4");
+    failed_with(
+        &run(&["prepare-5g", "--input", dir.path().join("in").to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "Zoom_2.csv: line 4",
+    );
     // A processed file with a broken sequence on line 3.
     let bad = dir.path().join("bad.csv");
     let text = std::fs::read_to_string(samples().join("processed/mawi_background_300.csv")).unwrap();
@@ -252,10 +332,22 @@ fn unknown_service_folder_needs_a_map() {
     std::fs::copy(samples().join("5g/Online_Game/Steam/Steam_1.csv"), app.join("Chrome_1.csv")).unwrap();
     let out = dir.path().join("o.csv");
     let input = dir.path().join("in");
-    failed_with(&run(&["prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]), "Web_Browsing");
+    failed_with(
+        &run(&["prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "Web_Browsing",
+    );
     let map = dir.path().join("map.csv");
     std::fs::write(&map, "app,service\nChrome,browsing\n").unwrap();
-    ok(&run(&["prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--service-map", map.to_str().unwrap(), "--quiet"]));
+    ok(&run(&[
+        "prepare-5g",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--service-map",
+        map.to_str().unwrap(),
+        "--quiet",
+    ]));
     let rows = flowconx::features::schema::read_rows(&out).unwrap();
     assert!(!rows.is_empty() && rows.iter().all(|r| r.service == "browsing" && r.app == "chrome"));
 }
@@ -273,7 +365,8 @@ fn garbled_cesnet_row_names_file_and_line() {
     lines[5] = &cut;
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
-    let mut gz = GzEncoder::new(std::fs::File::create(input.join("flows-20221031.csv.gz")).unwrap(), Compression::fast());
+    let mut gz =
+        GzEncoder::new(std::fs::File::create(input.join("flows-20221031.csv.gz")).unwrap(), Compression::fast());
     gz.write_all(lines.join("\n").as_bytes()).unwrap();
     gz.finish().unwrap();
     let out = dir.path().join("o.csv");

@@ -36,13 +36,22 @@ fn train_is_deterministic_resumes_and_embeds() {
     let (a, b, r) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("r"));
     train(&a, &[]);
     train(&b, &[]);
-    for f in ["flowconx_checkpoint.safetensors", "checkpoint.json", "history.json", "reference.safetensors", "reference.json"] {
+    for f in [
+        "flowconx_checkpoint.safetensors",
+        "checkpoint.json",
+        "history.json",
+        "reference.safetensors",
+        "reference.json",
+    ] {
         assert!(a.join(f).is_file(), "missing {f}");
     }
     // Same data + seed + threads → identical losses and weights.
     let (ha, hb) = (json(a.join("history.json")), json(b.join("history.json")));
     assert_eq!(losses(&ha), losses(&hb));
-    assert_eq!(std::fs::read(a.join("flowconx_checkpoint.safetensors")).unwrap(), std::fs::read(b.join("flowconx_checkpoint.safetensors")).unwrap());
+    assert_eq!(
+        std::fs::read(a.join("flowconx_checkpoint.safetensors")).unwrap(),
+        std::fs::read(b.join("flowconx_checkpoint.safetensors")).unwrap()
+    );
     let ma = json(a.join("checkpoint.json"));
     assert_eq!(ma["libtorch_version"], "2.13.0");
     let split = &ma["split"];
@@ -51,7 +60,17 @@ fn train_is_deterministic_resumes_and_embeds() {
     assert_eq!(ha["epochs"][0]["augmented"], false);
 
     // Resume with a vanishing learning rate: the weights stay (almost) the saved ones.
-    train(&r, &["--resume-checkpoint", a.join("flowconx_checkpoint.safetensors").to_str().unwrap(), "--lr", "1e-12", "--weight-decay", "0"]);
+    train(
+        &r,
+        &[
+            "--resume-checkpoint",
+            a.join("flowconx_checkpoint.safetensors").to_str().unwrap(),
+            "--lr",
+            "1e-12",
+            "--weight-decay",
+            "0",
+        ],
+    );
     let mr = json(r.join("checkpoint.json"));
     assert_eq!(mr["epochs_done"], 2);
     assert_eq!(mr["labels"], ma["labels"]);
@@ -67,7 +86,13 @@ fn train_is_deterministic_resumes_and_embeds() {
 
     // Embed: header + one line per input row, input order, L2-normalised.
     let emb = dir.path().join("emb.csv");
-    let o = bin().args(["embed", "--device", "cpu", "--quiet", "--checkpoint"]).arg(&a).args(["--csv", SAMPLE, "--output"]).arg(&emb).output().unwrap();
+    let o = bin()
+        .args(["embed", "--device", "cpu", "--quiet", "--checkpoint"])
+        .arg(&a)
+        .args(["--csv", SAMPLE, "--output"])
+        .arg(&emb)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&emb).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -91,7 +116,13 @@ fn bad_input_fails_with_one_line_and_no_output() {
     lines[3] = lines[3].replace(";", ";oops;");
     std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
     let out = dir.path().join("out");
-    let o = bin().args(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--csv"]).arg(&bad).arg("--output-dir").arg(&out).output().unwrap();
+    let o = bin()
+        .args(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--csv"])
+        .arg(&bad)
+        .arg("--output-dir")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.csv") && err.contains("line 4"), "{err}");

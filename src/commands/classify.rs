@@ -15,8 +15,18 @@ use std::path::{Path, PathBuf};
 
 /// Rows per forward pass.
 const BATCH: usize = 256;
-pub const COLUMNS: [&str; 10] =
-    ["capture", "src", "sport", "dst", "dport", "proto", "window_start", "predicted_service", "nearest_app", "similarity"];
+pub const COLUMNS: [&str; 10] = [
+    "capture",
+    "src",
+    "sport",
+    "dst",
+    "dport",
+    "proto",
+    "window_start",
+    "predicted_service",
+    "nearest_app",
+    "similarity",
+];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -153,7 +163,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     } else {
         let (files, single) =
             if meta.is_dir() { (folder_files(&cfg.input)?, false) } else { (vec![cfg.input.clone()], true) };
-        let ccfg = CaptureConfig { flow: FlowConfig::new(cfg.window_seconds, clf.max_packets()), max_packets_to_scan: None };
+        let ccfg =
+            CaptureConfig { flow: FlowConfig::new(cfg.window_seconds, clf.max_packets()), max_packets_to_scan: None };
         for f in &files {
             // The callback cannot fail: the first error is kept and returned after the scan.
             let mut failed: Option<anyhow::Error> = None;

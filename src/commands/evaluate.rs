@@ -5,9 +5,9 @@ use crate::eval::run::{evaluate_split, resolve_split, Engine, EvaluateConfig};
 use crate::eval::Metrics;
 use crate::features::schema::read_rows;
 use crate::output::AtomicOutput;
-use std::io::Write;
 use crate::report::kpi_rows;
 use crate::train::DeviceChoice;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]

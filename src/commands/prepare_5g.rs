@@ -29,7 +29,12 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         anyhow::bail!("--max-packets and --chunk-rows must be at least 1");
     }
     let services = ServiceMap::load_opt(cfg.service_map.as_deref())?;
-    let files = super::select_files(discover(&cfg.input)?, cfg.limit_files, &cfg.input, "capture files (expected <Service>/<App>/<file>.csv)")?;
+    let files = super::select_files(
+        discover(&cfg.input)?,
+        cfg.limit_files,
+        &cfg.input,
+        "capture files (expected <Service>/<App>/<file>.csv)",
+    )?;
     // Resolve every label before reading any packet, so a mapping error costs nothing.
     let mut jobs = Vec::with_capacity(files.len());
     for f in &files {
@@ -49,7 +54,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         };
         jobs.push(CaptureLabels { app, service, capture: f.rel.clone() });
     }
-    let fcfg = FivegConfig { window_seconds: cfg.window_seconds, max_packets: cfg.max_packets, chunk_rows: cfg.chunk_rows };
+    let fcfg =
+        FivegConfig { window_seconds: cfg.window_seconds, max_packets: cfg.max_packets, chunk_rows: cfg.chunk_rows };
     let total_bytes: u64 = files.iter().map(|f| f.size).sum();
     let bar = crate::progress::bytes_bar(total_bytes, cfg.quiet);
     bar.set_message(format!("{} capture files", files.len()));

@@ -30,7 +30,12 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     let sizes: Vec<u64> = files.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).collect();
     let bar = crate::progress::bytes_bar(sizes.iter().sum(), cfg.quiet);
     bar.set_message(format!("{} files", files.len()));
-    let ccfg = CesnetConfig { rows_per_service: cfg.rows_per_service, chunk_rows: cfg.chunk_rows, seed: cfg.seed, max_packets: cfg.max_packets };
+    let ccfg = CesnetConfig {
+        rows_per_service: cfg.rows_per_service,
+        chunk_rows: cfg.chunk_rows,
+        seed: cfg.seed,
+        max_packets: cfg.max_packets,
+    };
     let scans: Vec<_> = files
         .par_iter()
         .enumerate()

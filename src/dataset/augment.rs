@@ -9,12 +9,19 @@ pub fn augment_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
     let scale = rng.range(0.6, 1.8);
     let loss = rng.range(0.0, 0.05);
     let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len());
-    let mean_iat = if n > 1 { row.iat_values[1..n].iter().map(|&x| x.max(0.0) as f64).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
+    let mean_iat =
+        if n > 1 { row.iat_values[1..n].iter().map(|&x| x.max(0.0) as f64).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
     let sigma = 0.15 * mean_iat * scale;
-    let mut out = FlowRow { packet_lengths: Vec::with_capacity(n), iat_values: Vec::with_capacity(n), directions: Vec::with_capacity(n), ..row.clone() };
+    let mut out = FlowRow {
+        packet_lengths: Vec::with_capacity(n),
+        iat_values: Vec::with_capacity(n),
+        directions: Vec::with_capacity(n),
+        ..row.clone()
+    };
     let mut carried = 0.0f64;
     for i in 0..n {
-        let mut gap = if i == 0 { 0.0 } else { row.iat_values[i].max(0.0) as f64 * scale + (rng.normal() * sigma).abs() };
+        let mut gap =
+            if i == 0 { 0.0 } else { row.iat_values[i].max(0.0) as f64 * scale + (rng.normal() * sigma).abs() };
         gap += carried;
         // The first packet is kept so the flow never vanishes; a lost packet's gap moves to the next.
         if i > 0 && rng.uniform() < loss {

@@ -19,7 +19,13 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn build(rows: &[&FlowRow], feat: &FeatureConfig, norm: &Normalizer, labels: &LabelMaps, device: Device) -> Batch {
+    pub fn build(
+        rows: &[&FlowRow],
+        feat: &FeatureConfig,
+        norm: &Normalizer,
+        labels: &LabelMaps,
+        device: Device,
+    ) -> Batch {
         let b = rows.len() as i64;
         let (p, t) = (feat.max_packets as i64, feat.time_bins as i64);
         let feats: Vec<_> = rows
@@ -46,7 +52,8 @@ impl Batch {
                 (id(s), id(a), id(c))
             })
             .collect();
-        let col = |f: fn(&(i64, i64, i64)) -> i64| Tensor::from_slice(&ids.iter().map(f).collect::<Vec<_>>()).to(device);
+        let col =
+            |f: fn(&(i64, i64, i64)) -> i64| Tensor::from_slice(&ids.iter().map(f).collect::<Vec<_>>()).to(device);
         Batch {
             packets: Tensor::from_slice(&packets).view([b, p, PACKET_FEATURES as i64]).to(device),
             mask: Tensor::from_slice(&mask).view([b, p]).to(device),
@@ -57,4 +64,3 @@ impl Batch {
         }
     }
 }
-

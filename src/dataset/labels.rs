@@ -66,7 +66,11 @@ mod tests {
             rtt_ms: rtt,
             ..Default::default()
         };
-        let rows = [mk("zoom", "conferencing", Some(10.0)), mk("netflix", "streaming", Some(150.0)), mk("a", "streaming", None)];
+        let rows = [
+            mk("zoom", "conferencing", Some(10.0)),
+            mk("netflix", "streaming", Some(150.0)),
+            mk("a", "streaming", None),
+        ];
         let m = LabelMaps::fit(rows.iter());
         assert_eq!(m.services, vec!["conferencing", "streaming"]);
         assert_eq!(m.apps, vec!["a", "netflix", "zoom"]);

@@ -69,7 +69,11 @@ pub fn split_rows(rows: &[FlowRow], cfg: &SplitConfig) -> Split {
         let k = n_test(gs.len(), cfg.test_fraction);
         for (j, (_, key)) in gs.iter().enumerate() {
             let idx = &groups[*key].0;
-            if j < k { split.test.extend(idx) } else { split.train.extend(idx) }
+            if j < k {
+                split.test.extend(idx)
+            } else {
+                split.train.extend(idx)
+            }
         }
     }
     split.train.sort_unstable();

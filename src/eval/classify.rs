@@ -94,7 +94,11 @@ impl Classifier {
             .iter()
             .zip(near)
             .map(|(v, (_, sim))| Verdict {
-                service: if sim >= self.threshold { self.services.name(v.label).to_string() } else { UNKNOWN.to_string() },
+                service: if sim >= self.threshold {
+                    self.services.name(v.label).to_string()
+                } else {
+                    UNKNOWN.to_string()
+                },
                 nearest_app: self.ref_apps.get(v.nearest).cloned().unwrap_or_default(),
                 similarity: sim,
             })

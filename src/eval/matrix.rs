@@ -15,7 +15,11 @@ pub struct Matrix {
 impl Matrix {
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self> {
         if data.len() != rows * cols {
-            return Err(Error::Config(format!("matrix {rows}x{cols} needs {} values, got {}", rows * cols, data.len())));
+            return Err(Error::Config(format!(
+                "matrix {rows}x{cols} needs {} values, got {}",
+                rows * cols,
+                data.len()
+            )));
         }
         Ok(Matrix { rows, cols, data })
     }

@@ -30,7 +30,8 @@ pub fn pca_2d(m: &Matrix) -> Vec<[f32; 2]> {
     (0..n)
         .map(|i| {
             let r = m.row(i);
-            let p = |ax: &[f64]| r.iter().zip(&mean).zip(ax).map(|((&v, mu), a)| (v as f64 - mu) * a).sum::<f64>() as f32;
+            let p =
+                |ax: &[f64]| r.iter().zip(&mean).zip(ax).map(|((&v, mu), a)| (v as f64 - mu) * a).sum::<f64>() as f32;
             [p(&first), p(&second)]
         })
         .collect()

@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(auroc(&[0.9, 0.8], &[0.1, 0.2]), Some(1.0));
         assert_eq!(auroc(&[0.1], &[0.9]), Some(0.0));
         assert_eq!(auroc(&[0.5], &[0.5]), Some(0.5)); // a tie counts half
-        // Pairs: (0.9>0.5) (0.9>0.7) (0.6>0.5) (0.6<0.7) → 3/4.
+                                                      // Pairs: (0.9>0.5) (0.9>0.7) (0.6>0.5) (0.6<0.7) → 3/4.
         assert_eq!(auroc(&[0.9, 0.6], &[0.5, 0.7]), Some(0.75));
         // With a tie: pos {0.5, 0.8}, neg {0.5, 0.2}: 0.5=0.5 half, 0.5>0.2, 0.8>both → 3.5/4.
         assert_eq!(auroc(&[0.5, 0.8], &[0.5, 0.2]), Some(0.875));

@@ -99,7 +99,12 @@ pub fn to_matrix(e: EmbeddingMatrix) -> Result<Matrix> {
 }
 
 /// The split to evaluate on and a description of it.
-pub fn resolve_split(meta: &CheckpointMeta, rows: &[FlowRow], csv: &[PathBuf], cfg: &EvaluateConfig) -> Result<(Split, String)> {
+pub fn resolve_split(
+    meta: &CheckpointMeta,
+    rows: &[FlowRow],
+    csv: &[PathBuf],
+    cfg: &EvaluateConfig,
+) -> Result<(Split, String)> {
     let trained = meta.split_config.mode;
     let same_rows = meta.split.csv == csv.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()
         && meta.split.train.len() + meta.split.test.len() == rows.len();
@@ -121,7 +126,14 @@ pub fn resolve_split(meta: &CheckpointMeta, rows: &[FlowRow], csv: &[PathBuf], c
     }
 }
 
-fn split_info(rows: &[FlowRow], split: &Split, kind: &str, eval_train: usize, eval_test: usize, seed: u64) -> SplitInfo {
+fn split_info(
+    rows: &[FlowRow],
+    split: &Split,
+    kind: &str,
+    eval_train: usize,
+    eval_test: usize,
+    seed: u64,
+) -> SplitInfo {
     let tr = captures_of(rows, &split.train);
     let te = captures_of(rows, &split.test);
     let trs: std::collections::BTreeSet<&String> = tr.iter().collect();
@@ -173,7 +185,8 @@ pub fn evaluate_split(
     let bg_keep = stratified_cap(&vec![0; background.len()], cfg.eval_max_test, cfg.seed ^ 0xB6);
     let bg_rows: Vec<&FlowRow> = bg_keep.iter().map(|&i| &background[i]).collect();
     let bg_emb = if bg_rows.is_empty() { None } else { Some(engine.z_flow(&bg_rows, EMBED_BATCH)?) };
-    let (train_svc, test_svc) = (ids(&train_idx, |r| r.service.as_str(), &services), ids(&test_idx, |r| r.service.as_str(), &services));
+    let (train_svc, test_svc) =
+        (ids(&train_idx, |r| r.service.as_str(), &services), ids(&test_idx, |r| r.service.as_str(), &services));
     let (train_app, test_app) = (ids(&train_idx, |r| r.app.as_str(), &apps), ids(&test_idx, |r| r.app.as_str(), &apps));
     let (train_raw, test_raw) = (raw_matrix(train_rows.iter().copied()), raw_matrix(test_rows.iter().copied()));
     let opt = EvalOptions { k: cfg.k, svm_rbf_max_rows: cfg.svm_rbf_max_rows, seed: cfg.seed };

@@ -68,7 +68,17 @@ mod tests {
 
     #[test]
     fn keeps_shares_and_is_deterministic() {
-        let labels: Vec<u32> = (0..100).map(|i| if i < 80 { 0 } else if i < 98 { 1 } else { 2 }).collect();
+        let labels: Vec<u32> = (0..100)
+            .map(|i| {
+                if i < 80 {
+                    0
+                } else if i < 98 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
         let a = stratified_cap(&labels, Some(10), 7);
         assert_eq!(a.len(), 10);
         let count = |l: u32| a.iter().filter(|&&i| labels[i] == l).count();

@@ -35,7 +35,13 @@ fn gaussian_eps(x: &Matrix) -> f32 {
     }
 }
 
-pub fn svm_ovr(train: &Matrix, train_y: &[u32], n_labels: usize, test: &Matrix, rbf_max_rows: usize) -> Result<SvmOutcome> {
+pub fn svm_ovr(
+    train: &Matrix,
+    train_y: &[u32],
+    n_labels: usize,
+    test: &Matrix,
+    rbf_max_rows: usize,
+) -> Result<SvmOutcome> {
     let kernel = if train.rows <= rbf_max_rows { SvmKernel::Rbf } else { SvmKernel::Linear };
     let present: Vec<u32> = (0..n_labels as u32).filter(|l| train_y.contains(l)).collect();
     if present.len() < 2 {

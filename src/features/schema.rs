@@ -175,19 +175,15 @@ impl<W: Write> RowWriter<W> {
         let iats = join_f32(&row.iat_values, 3);
         let dirs = join_i8(&row.directions);
         let (rtt, jit, loss) = (fmt_opt(row.rtt_ms), fmt_opt(row.jitter_ms), fmt_opt(row.loss_rate));
-        let (tp, tf, tb) = (
-            fmt_f64(row.total_packets),
-            fmt_f64(row.total_fwd_packets),
-            fmt_f64(row.total_backward_packets),
-        );
+        let (tp, tf, tb) =
+            (fmt_f64(row.total_packets), fmt_f64(row.total_fwd_packets), fmt_f64(row.total_backward_packets));
         let (lm, ls, im, is) = (
             fmt_opt(row.packet_length_mean),
             fmt_opt(row.packet_length_std),
             fmt_opt(row.flow_iat_mean),
             fmt_opt(row.flow_iat_std),
         );
-        let (du, bs, ps) =
-            (fmt_opt(row.flow_duration), fmt_opt(row.flow_bytes_per_s), fmt_opt(row.flow_packets_per_s));
+        let (du, bs, ps) = (fmt_opt(row.flow_duration), fmt_opt(row.flow_bytes_per_s), fmt_opt(row.flow_packets_per_s));
         let rec = Record {
             app: &row.app,
             service: &row.service,
@@ -242,10 +238,8 @@ impl ColumnMap {
         let find = |name: &str| headers.iter().position(|h| h.trim() == name);
         let mut idx = [0usize; 20];
         for (i, col) in CANONICAL_COLUMNS.iter().enumerate() {
-            idx[i] = find(col).ok_or_else(|| Error::MissingColumn {
-                path: path.to_path_buf(),
-                column: col.to_string(),
-            })?;
+            idx[i] =
+                find(col).ok_or_else(|| Error::MissingColumn { path: path.to_path_buf(), column: col.to_string() })?;
         }
         Ok(ColumnMap { idx, capture: find(CAPTURE_COLUMN) })
     }
@@ -256,9 +250,7 @@ fn parse_seq<T: std::str::FromStr>(s: &str) -> std::result::Result<Vec<T>, Strin
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    s.split(';')
-        .map(|v| v.trim().parse::<T>().map_err(|_| format!("bad sequence value `{v}`")))
-        .collect()
+    s.split(';').map(|v| v.trim().parse::<T>().map_err(|_| format!("bad sequence value `{v}`"))).collect()
 }
 
 fn parse_opt(s: &str, col: &str) -> std::result::Result<Option<f64>, String> {
@@ -337,10 +329,7 @@ impl RowReader<Box<dyn Read + Send>> {
 impl<R: Read> RowReader<R> {
     pub fn new(path: &Path, reader: R) -> Result<Self> {
         let mut inner = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
-        let headers = inner
-            .headers()
-            .map_err(|e| Error::line(path, 1, format!("cannot read header: {e}")))?
-            .clone();
+        let headers = inner.headers().map_err(|e| Error::line(path, 1, format!("cannot read header: {e}")))?.clone();
         if headers.is_empty() || (headers.len() == 1 && headers.get(0) == Some("")) {
             return Err(Error::input(path, "empty file (no header)"));
         }
@@ -354,9 +343,7 @@ impl<R: Read> RowReader<R> {
             Ok(false) => Ok(None),
             Ok(true) => {
                 let line = self.record.position().map(|p| p.line()).unwrap_or(0);
-                row_from_record(&self.record, &self.map)
-                    .map(Some)
-                    .map_err(|msg| Error::line(&self.path, line, msg))
+                row_from_record(&self.record, &self.map).map(Some).map_err(|msg| Error::line(&self.path, line, msg))
             }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);

@@ -25,10 +25,8 @@ pub fn condition_label(rtt_ms: Option<f64>, jitter_ms: Option<f64>, loss_rate: O
 /// RTT proxy from a packet sequence: the median gap between an uplink (+1) packet and the
 /// downlink (−1) packet right after it (a request → response turn). `None` without such a turn.
 pub fn rtt_proxy_ms(iats: &[f32], dirs: &[i8]) -> Option<f64> {
-    let mut gaps: Vec<f64> = (1..dirs.len().min(iats.len()))
-        .filter(|&i| dirs[i - 1] > 0 && dirs[i] < 0)
-        .map(|i| iats[i] as f64)
-        .collect();
+    let mut gaps: Vec<f64> =
+        (1..dirs.len().min(iats.len())).filter(|&i| dirs[i - 1] > 0 && dirs[i] < 0).map(|i| iats[i] as f64).collect();
     median(&mut gaps)
 }
 
@@ -192,7 +190,8 @@ impl WindowBuilder {
         self.lengths.clear();
         self.iats.clear();
         self.dirs.clear();
-        let (l, i, d) = (std::mem::take(&mut self.lengths), std::mem::take(&mut self.iats), std::mem::take(&mut self.dirs));
+        let (l, i, d) =
+            (std::mem::take(&mut self.lengths), std::mem::take(&mut self.iats), std::mem::take(&mut self.dirs));
         *self = WindowBuilder::new(max);
         self.lengths = l;
         self.iats = i;

@@ -1,5 +1,5 @@
 //! Flow keys, flow tables and time windows.
-pub mod windows;
+pub mod capture;
 pub mod key;
 pub mod table;
-pub mod capture;
+pub mod windows;

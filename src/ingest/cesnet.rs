@@ -491,7 +491,15 @@ mod tests {
 
     #[test]
     fn malformed_ppi_is_an_error_not_a_panic() {
-        for bad in [&b""[..], b"[[0,1],[1,1],[5]]", b"[[0],[2],[5]]", b"[[0],[1],[5]", b"[[],[],[]]", b"[[x],[1],[5]]", b"[[0],[1],[5]]junk"] {
+        for bad in [
+            &b""[..],
+            b"[[0,1],[1,1],[5]]",
+            b"[[0],[2],[5]]",
+            b"[[0],[1],[5]",
+            b"[[],[],[]]",
+            b"[[x],[1],[5]]",
+            b"[[0],[1],[5]]junk",
+        ] {
             assert!(parse_ppi(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }

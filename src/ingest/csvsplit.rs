@@ -60,7 +60,8 @@ mod tests {
 
     #[test]
     fn csv_split_handles_quotes_and_commas() {
-        let line = br#""1","2019-09-27 02:54:26.080774","10.0.0.1","8.8.8.8","DNS","74","Standard query 0x1 A a.b, ""x"" y""#;
+        let line =
+            br#""1","2019-09-27 02:54:26.080774","10.0.0.1","8.8.8.8","DNS","74","Standard query 0x1 A a.b, ""x"" y""#;
         let mut f = Vec::new();
         assert_eq!(split_csv(line, &mut f), Split::Done);
         assert_eq!(f.len(), 7);
@@ -68,5 +69,4 @@ mod tests {
         assert_eq!(split_csv(br#""1","2"#, &mut f), Split::Open);
         assert_eq!(split_csv(br#""1"x,"2""#, &mut f), Split::Bad);
     }
-
 }

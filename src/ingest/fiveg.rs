@@ -67,9 +67,7 @@ impl AddressBook {
     pub fn handset(&self) -> Option<u32> {
         (0..self.addrs.len())
             .filter(|&i| is_private(&self.addrs[i]) && self.packets[i] > 0)
-            .max_by(|&a, &b| {
-                self.packets[a].cmp(&self.packets[b]).then_with(|| self.addrs[b].cmp(&self.addrs[a]))
-            })
+            .max_by(|&a, &b| self.packets[a].cmp(&self.packets[b]).then_with(|| self.addrs[b].cmp(&self.addrs[a])))
             .map(|i| i as u32)
     }
 }
@@ -91,18 +89,103 @@ pub fn is_private(ip: &IpAddr) -> bool {
 /// Wireshark protocol column → IP protocol number, by table (case-insensitive, exact names).
 pub fn protocol_number(name: &[u8]) -> u8 {
     const TCP: &[&str] = &[
-        "tcp", "tls", "tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3", "ssl", "sslv2", "sslv3", "http", "http2",
-        "http/json", "http/xml", "ocsp", "ssh", "sshv2", "ftp", "ftp-data", "smtp", "imap", "pop", "bgp",
-        "xmpp/xml", "rtmp", "mqtt", "smb", "smb2", "ldap", "rdp", "websocket", "grpc", "irc", "telnet",
-        "rtsp", "msnms", "spdy", "gquic-tcp", "openvpn-tcp", "dcerpc", "nbss", "kerberos-tcp",
+        "tcp",
+        "tls",
+        "tlsv1",
+        "tlsv1.1",
+        "tlsv1.2",
+        "tlsv1.3",
+        "ssl",
+        "sslv2",
+        "sslv3",
+        "http",
+        "http2",
+        "http/json",
+        "http/xml",
+        "ocsp",
+        "ssh",
+        "sshv2",
+        "ftp",
+        "ftp-data",
+        "smtp",
+        "imap",
+        "pop",
+        "bgp",
+        "xmpp/xml",
+        "rtmp",
+        "mqtt",
+        "smb",
+        "smb2",
+        "ldap",
+        "rdp",
+        "websocket",
+        "grpc",
+        "irc",
+        "telnet",
+        "rtsp",
+        "msnms",
+        "spdy",
+        "gquic-tcp",
+        "openvpn-tcp",
+        "dcerpc",
+        "nbss",
+        "kerberos-tcp",
     ];
     const UDP: &[&str] = &[
-        "udp", "quic", "gquic", "dns", "mdns", "llmnr", "nbns", "nbdgm", "ssdp", "rtp", "rtcp", "srtp",
-        "srtcp", "stun", "classicstun", "classic-stun", "turn", "dtls", "dtlsv1.0", "dtlsv1.2", "dtls 1.3",
-        "dtlsv1.3", "dhcp", "dhcpv6", "bootp", "ntp", "snmp", "raknet", "wireguard", "tftp", "syslog",
-        "udp/xml", "cldap", "ws-discovery", "lsd", "bt-dht", "bittorrent-dht", "isakmp", "nat-port-mapping",
-        "coap", "sip", "rtpevent", "zrtp", "l2tp", "gtp", "gtpv2", "capwap", "openvpn", "wg",
-        "db-lsp-disc", "browser", "lanman", "enip", "quic-ietf",
+        "udp",
+        "quic",
+        "gquic",
+        "dns",
+        "mdns",
+        "llmnr",
+        "nbns",
+        "nbdgm",
+        "ssdp",
+        "rtp",
+        "rtcp",
+        "srtp",
+        "srtcp",
+        "stun",
+        "classicstun",
+        "classic-stun",
+        "turn",
+        "dtls",
+        "dtlsv1.0",
+        "dtlsv1.2",
+        "dtls 1.3",
+        "dtlsv1.3",
+        "dhcp",
+        "dhcpv6",
+        "bootp",
+        "ntp",
+        "snmp",
+        "raknet",
+        "wireguard",
+        "tftp",
+        "syslog",
+        "udp/xml",
+        "cldap",
+        "ws-discovery",
+        "lsd",
+        "bt-dht",
+        "bittorrent-dht",
+        "isakmp",
+        "nat-port-mapping",
+        "coap",
+        "sip",
+        "rtpevent",
+        "zrtp",
+        "l2tp",
+        "gtp",
+        "gtpv2",
+        "capwap",
+        "openvpn",
+        "wg",
+        "db-lsp-disc",
+        "browser",
+        "lanman",
+        "enip",
+        "quic-ietf",
     ];
     let mut buf = [0u8; 24];
     if name.len() > buf.len() {
@@ -120,7 +203,6 @@ pub fn protocol_number(name: &[u8]) -> u8 {
         0
     }
 }
-
 
 #[derive(Debug, Clone, Copy)]
 struct CsvColumns {
@@ -193,9 +275,8 @@ impl<R: BufRead> ExportReader<R> {
             }
             let names: Vec<&[u8]> = me.fields.iter().map(|&(a, b)| &first[a..b]).collect();
             let find = |n: &str| names.iter().position(|h| *h == n.as_bytes());
-            let need = |n: &str| {
-                find(n).ok_or_else(|| Error::MissingColumn { path: path.to_path_buf(), column: n.into() })
-            };
+            let need =
+                |n: &str| find(n).ok_or_else(|| Error::MissingColumn { path: path.to_path_buf(), column: n.into() });
             me.cols = Some(CsvColumns {
                 time: need("Time")?,
                 src: need("Source")?,
@@ -267,7 +348,13 @@ impl<R: BufRead> ExportReader<R> {
                 match split {
                     Split::Done => {}
                     Split::Open => continue,
-                    Split::Bad => return Err(Error::line(&self.path, self.line_no, "malformed CSV record (text after a closing quote)")),
+                    Split::Bad => {
+                        return Err(Error::line(
+                            &self.path,
+                            self.line_no,
+                            "malformed CSV record (text after a closing quote)",
+                        ))
+                    }
                 }
             }
             trim_eol(&mut self.line);
@@ -411,14 +498,22 @@ mod tests {
         let path = dir.path().join("c.csv");
         let mut text = String::from("\"No.\",\"Time\",\"Source\",\"Destination\",\"Protocol\",\"Length\",\"Info\"\n");
         let mut line = |i: usize, src: &str, dst: &str| {
-            text.push_str(&format!("\"{i}\",\"2019-09-27 02:54:{:02}.000000\",\"{src}\",\"{dst}\",\"UDP\",\"{}\",\"\"\n", i, 100 + i));
+            text.push_str(&format!(
+                "\"{i}\",\"2019-09-27 02:54:{:02}.000000\",\"{src}\",\"{dst}\",\"UDP\",\"{}\",\"\"\n",
+                i,
+                100 + i
+            ));
         };
         // The first chunk (3 packets) only shows 10.0.0.5; the capture's handset is 192.168.1.2.
         for i in 0..3 {
             line(i, "10.0.0.5", "8.8.8.8");
         }
         for i in 3..13 {
-            if i % 2 == 0 { line(i, "192.168.1.2", "1.1.1.1") } else { line(i, "1.1.1.1", "192.168.1.2") }
+            if i % 2 == 0 {
+                line(i, "192.168.1.2", "1.1.1.1")
+            } else {
+                line(i, "1.1.1.1", "192.168.1.2")
+            }
         }
         std::fs::write(&path, text).unwrap();
         let labels = CaptureLabels { app: "a".into(), service: "s".into(), capture: "c.csv".into() };
@@ -650,7 +745,9 @@ pub fn discover(input: &Path) -> Result<Vec<CaptureFile>> {
             for f in sorted_entries(&app.path())? {
                 let p = f.path();
                 let is_capture = p.is_file()
-                    && p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"));
+                    && p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"));
                 if !is_capture {
                     continue;
                 }

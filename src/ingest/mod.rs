@@ -1,10 +1,10 @@
 //! Readers of raw sources into flat records.
 pub mod cesnet;
 pub mod csvsplit;
-pub mod fiveg;
-pub mod timefmt;
 pub mod decode;
+pub mod fiveg;
 pub mod pcap;
+pub mod timefmt;
 
 /// Counts the bytes read through it into a shared counter, for progress bars and error offsets.
 pub struct CountingReader<R> {

@@ -38,11 +38,21 @@ impl ContextFusion {
     }
 
     /// `tokens [B, P, H]`, `mask [B, P]`, `cond_tokens [B, T, Dc]`, `z_app [B, E]` → `z_flow [B, E']`.
-    pub fn forward_t(&self, tokens: &Tensor, mask: &Tensor, cond_tokens: &Tensor, z_app: &Tensor, train: bool) -> Tensor {
+    pub fn forward_t(
+        &self,
+        tokens: &Tensor,
+        mask: &Tensor,
+        cond_tokens: &Tensor,
+        z_app: &Tensor,
+        train: bool,
+    ) -> Tensor {
         let (_b, _p, _h) = tokens.size3().expect("tokens [B, P, H]");
         let ctx = (tokens + self.cross.forward_t(tokens, cond_tokens, None, train)).apply(&self.norm);
         let pooled = masked_mean(&ctx, mask);
-        let h = Tensor::cat(&[pooled, z_app.shallow_clone()], 1).apply(&self.mlp1).gelu("none").dropout(self.dropout, train);
+        let h = Tensor::cat(&[pooled, z_app.shallow_clone()], 1)
+            .apply(&self.mlp1)
+            .gelu("none")
+            .dropout(self.dropout, train);
         l2_normalize(&h.apply(&self.mlp2))
     }
 }

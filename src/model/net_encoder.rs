@@ -30,7 +30,8 @@ pub struct NetOutput {
 
 impl NetEncoder {
     pub fn new(vs: nn::Path, cfg: &Config) -> Self {
-        let rnn = nn::RNNConfig { bidirectional: true, num_layers: cfg.gru_layers, batch_first: true, ..Default::default() };
+        let rnn =
+            nn::RNNConfig { bidirectional: true, num_layers: cfg.gru_layers, batch_first: true, ..Default::default() };
         let out = 2 * cfg.hidden;
         NetEncoder {
             input: nn::linear(&vs / "input", cfg.in_dim, cfg.hidden, Default::default()),

@@ -44,9 +44,27 @@ fn status(v: Option<f64>, goal: Goal) -> &'static str {
     match (v.filter(|x| x.is_finite()), goal) {
         (_, Goal::Info) => "INFO",
         (None, _) => "FAIL",
-        (Some(x), Goal::Above(t)) => if x > t { "PASS" } else { "FAIL" },
-        (Some(x), Goal::AtLeast(t)) => if x >= t { "PASS" } else { "FAIL" },
-        (Some(x), Goal::Below(t)) => if x < t { "PASS" } else { "FAIL" },
+        (Some(x), Goal::Above(t)) => {
+            if x > t {
+                "PASS"
+            } else {
+                "FAIL"
+            }
+        }
+        (Some(x), Goal::AtLeast(t)) => {
+            if x >= t {
+                "PASS"
+            } else {
+                "FAIL"
+            }
+        }
+        (Some(x), Goal::Below(t)) => {
+            if x < t {
+                "PASS"
+            } else {
+                "FAIL"
+            }
+        }
     }
 }
 
@@ -56,10 +74,30 @@ pub fn kpi_rows(m: &Metrics) -> Vec<(String, &'static str, String, &'static str)
     let latency = m.latency.map(|l| l.mean_ms);
     let e2e = m.latency_end_to_end.map(|l| l.mean_ms);
     let mut rows = vec![
-        ("Embedding intra cosine".to_string(), "> 0.70", num(m.service_similarity.intra), status(m.service_similarity.intra, Goal::Above(0.70))),
-        ("Embedding inter cosine".into(), "< 0.30", num(m.service_similarity.inter), status(m.service_similarity.inter, Goal::Below(0.30))),
-        (format!("k-NN classification accuracy (k = {})", c.k.unwrap_or(5)), ">= 90%", pct(c.knn_accuracy), status(c.knn_accuracy, Goal::AtLeast(0.90))),
-        ("SVM classification accuracy".into(), ">= 90%", pct(c.svm_accuracy), status(c.svm_accuracy, Goal::AtLeast(0.90))),
+        (
+            "Embedding intra cosine".to_string(),
+            "> 0.70",
+            num(m.service_similarity.intra),
+            status(m.service_similarity.intra, Goal::Above(0.70)),
+        ),
+        (
+            "Embedding inter cosine".into(),
+            "< 0.30",
+            num(m.service_similarity.inter),
+            status(m.service_similarity.inter, Goal::Below(0.30)),
+        ),
+        (
+            format!("k-NN classification accuracy (k = {})", c.k.unwrap_or(5)),
+            ">= 90%",
+            pct(c.knn_accuracy),
+            status(c.knn_accuracy, Goal::AtLeast(0.90)),
+        ),
+        (
+            "SVM classification accuracy".into(),
+            ">= 90%",
+            pct(c.svm_accuracy),
+            status(c.svm_accuracy, Goal::AtLeast(0.90)),
+        ),
         (
             "Prototype generalization".into(),
             ">= 85%",
@@ -76,7 +114,12 @@ pub fn kpi_rows(m: &Metrics) -> Vec<(String, &'static str, String, &'static str)
         ("Mean latency per flow (model, batch 1)".into(), "< 100 ms", ms(latency), status(latency, Goal::Below(100.0))),
     ];
     if e2e.is_some() {
-        rows.push(("Mean latency per flow (end to end, batch 1)".into(), "< 100 ms", ms(e2e), status(e2e, Goal::Below(100.0))));
+        rows.push((
+            "Mean latency per flow (end to end, batch 1)".into(),
+            "< 100 ms",
+            ms(e2e),
+            status(e2e, Goal::Below(100.0)),
+        ));
     }
     rows
 }
@@ -133,14 +176,24 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
             "`{}` split (seed {}): {} training rows from {} captures, {} test rows from {} captures, {} captures on both sides.",
             sp.kind, sp.seed, sp.train_rows, sp.train_captures, sp.test_rows, sp.test_captures, sp.shared_captures
         );
-        let _ = writeln!(s, "Evaluated on {} training and {} test rows (stratified caps).", sp.eval_train_rows, sp.eval_test_rows);
+        let _ = writeln!(
+            s,
+            "Evaluated on {} training and {} test rows (stratified caps).",
+            sp.eval_train_rows, sp.eval_test_rows
+        );
     }
 
     if let Some(b) = &m.baseline {
         let _ = writeln!(s, "\n## Baseline (no model)\n");
         s.push_str("| Method | k-NN accuracy | k-NN macro-F1 |\n| --- | --- | --- |\n");
         let _ = writeln!(s, "| flowconx embedding | {} | {} |", pct(c.knn_accuracy), num(c.knn_macro_f1));
-        let _ = writeln!(s, "| raw features ({} standardised, Euclidean) | {} | {} |", b.features, pct(b.raw_knn_accuracy), num(b.raw_knn_macro_f1));
+        let _ = writeln!(
+            s,
+            "| raw features ({} standardised, Euclidean) | {} | {} |",
+            b.features,
+            pct(b.raw_knn_accuracy),
+            num(b.raw_knn_macro_f1)
+        );
         if let (Some(a), Some(r)) = (c.knn_accuracy, b.raw_knn_accuracy) {
             let _ = writeln!(s, "\nGain of the embedding over raw features: {:+.2} points.", (a - r) * 100.0);
         }
@@ -148,9 +201,20 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
 
     if let Some(o) = &m.open_set {
         let _ = writeln!(s, "\n## Open set (known services vs background)\n");
-        let _ = writeln!(s, "| AUROC | Threshold (keeps {:.0}% of known) | Background rows | Background rejected |", o.keep_fraction * 100.0);
+        let _ = writeln!(
+            s,
+            "| AUROC | Threshold (keeps {:.0}% of known) | Background rows | Background rejected |",
+            o.keep_fraction * 100.0
+        );
         s.push_str("| --- | --- | --- | --- |\n");
-        let _ = writeln!(s, "| {} | {} | {} | {} |", num(o.auroc), num(o.threshold), o.background_rows, pct(o.background_rejected));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            num(o.auroc),
+            num(o.threshold),
+            o.background_rows,
+            pct(o.background_rejected)
+        );
     }
 
     if m.latency.is_some() || m.latency_end_to_end.is_some() || m.throughput.is_some() {
@@ -159,7 +223,13 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
         latency_row(&mut s, "model only", m.latency);
         latency_row(&mut s, "end to end (row → verdict)", m.latency_end_to_end);
         if let Some(t) = &m.throughput {
-            let _ = writeln!(s, "\nThroughput at batch {} ({}): {:.0} flows/s.", t.batch_size, t.scope.replace('_', " "), t.flows_per_s);
+            let _ = writeln!(
+                s,
+                "\nThroughput at batch {} ({}): {:.0} flows/s.",
+                t.batch_size,
+                t.scope.replace('_', " "),
+                t.flows_per_s
+            );
             if let Some(mo) = t.model_only_flows_per_s {
                 let _ = writeln!(s, "Model only: {mo:.0} flows/s.");
             }
@@ -170,7 +240,11 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
         let _ = writeln!(s, "\n## Per class (k-NN)\n");
         s.push_str("| Service | Precision | Recall | F1 | Support |\n| --- | --- | --- | --- | --- |\n");
         for pc in &m.per_class {
-            let _ = writeln!(s, "| {} | {:.4} | {:.4} | {:.4} | {} |", pc.label, pc.precision, pc.recall, pc.f1, pc.support);
+            let _ = writeln!(
+                s,
+                "| {} | {:.4} | {:.4} | {:.4} | {} |",
+                pc.label, pc.precision, pc.recall, pc.f1, pc.support
+            );
         }
     }
 
@@ -227,7 +301,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let md = dir.path().join("kpi_report.md");
         let m = Metrics {
-            confusion: Some(Confusion { labels: vec!["gaming".into(), "streaming".into()], matrix: vec![vec![5, 1], vec![0, 7]] }),
+            confusion: Some(Confusion {
+                labels: vec!["gaming".into(), "streaming".into()],
+                matrix: vec![vec![5, 1], vec![0, 7]],
+            }),
             projection: Some(Projection {
                 labels: vec!["gaming".into(), "streaming".into()],
                 label: vec![0, 1, 1],

@@ -39,14 +39,22 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Draws into a temp `.png` beside `path`, renamed over it when complete.
-fn with_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>) -> Result<()> {
+fn with_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>,
+) -> Result<()> {
     register_font()?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let tmp = tempfile::Builder::new().prefix(".flowconx-").suffix(".png").tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".flowconx-")
+        .suffix(".png")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
     {
         let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
@@ -134,11 +142,16 @@ pub fn confusion_png(c: &Confusion, path: &Path) -> Result<()> {
             for (j, &v) in row.iter().enumerate() {
                 let share = if total > 0 { v as f64 / total as f64 } else { 0.0 };
                 let shade = (255.0 - 200.0 * share) as u8;
-                let colour = if i == j { RGBColor(shade, 255 - (200.0 * share * 0.3) as u8, shade) } else { RGBColor(255, shade, shade) };
+                let colour = if i == j {
+                    RGBColor(shade, 255 - (200.0 * share * 0.3) as u8, shade)
+                } else {
+                    RGBColor(255, shade, shade)
+                };
                 let (x0, y0) = ((left + cell * j as u32) as i32, (top + cell * i as u32) as i32);
                 let (x1, y1) = (x0 + cell as i32, y0 + cell as i32);
                 root.draw(&Rectangle::new([(x0, y0), (x1, y1)], colour.filled())).map_err(|e| plot_err(path, e))?;
-                root.draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1))).map_err(|e| plot_err(path, e))?;
+                root.draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))
+                    .map_err(|e| plot_err(path, e))?;
                 let label = v.to_string();
                 text(&label, x0 + cell as i32 / 2 - 4 * label.len() as i32, y0 + cell as i32 / 2 - 8, 15)?;
             }

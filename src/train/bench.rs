@@ -18,11 +18,26 @@ pub struct BenchResult {
 
 /// FlowCon-X's default loss weights (so every loss term is part of the timed step).
 pub fn default_weights() -> LossWeights {
-    LossWeights { app: 0.35, proto: 0.10, dis: 0.25, adv: 0.15, pair: 0.0, flow_service: 0.0, flow_pair: 0.0, service_ce: 0.5 }
+    LossWeights {
+        app: 0.35,
+        proto: 0.10,
+        dis: 0.25,
+        adv: 0.15,
+        pair: 0.0,
+        flow_service: 0.0,
+        flow_pair: 0.0,
+        service_ce: 0.5,
+    }
 }
 
 /// `rows` are cycled to fill one batch of `batch` rows; one warm-up step, then `steps` timed.
-pub fn bench_preset(size: ModelSize, rows: &[FlowRow], batch: usize, steps: usize, device: Device) -> Result<BenchResult> {
+pub fn bench_preset(
+    size: ModelSize,
+    rows: &[FlowRow],
+    batch: usize,
+    steps: usize,
+    device: Device,
+) -> Result<BenchResult> {
     tch::manual_seed(0);
     let picked: Vec<&FlowRow> = rows.iter().cycle().take(batch).collect();
     let labels = LabelMaps::fit(rows.iter());

@@ -157,7 +157,10 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 }
 
 /// tch picks the format from the extension, so the temp file ends in `.safetensors` too.
-fn save_safetensors_atomic(path: &Path, save: impl FnOnce(&Path) -> std::result::Result<(), tch::TchError>) -> Result<()> {
+fn save_safetensors_atomic(
+    path: &Path,
+    save: impl FnOnce(&Path) -> std::result::Result<(), tch::TchError>,
+) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("weights");
@@ -248,7 +251,13 @@ impl LoadedModel {
 }
 
 /// Eval-mode embeddings of `rows`, in order, `batch` rows at a time.
-pub fn embed_rows(model: &FlowConX, meta: &CheckpointMeta, rows: &[&FlowRow], batch: usize, device: Device) -> Result<Embeddings> {
+pub fn embed_rows(
+    model: &FlowConX,
+    meta: &CheckpointMeta,
+    rows: &[&FlowRow],
+    batch: usize,
+    device: Device,
+) -> Result<Embeddings> {
     embed_with(model, &meta.model, &meta.normalizer, &meta.labels, rows, batch, device)
 }
 

@@ -21,7 +21,11 @@ pub fn supcon(anchors: &Tensor, labels: &Tensor, bank: Option<(&Tensor, &Tensor)
     let not_self = Tensor::eye_m(b, n, (Kind::Bool, anchors.device())).logical_not();
     let valid_c = clabels.ge(0).unsqueeze(0);
     let denom = not_self.logical_and(&valid_c);
-    let pos = labels.unsqueeze(1).eq_tensor(&clabels.unsqueeze(0)).logical_and(&denom).logical_and(&labels.ge(0).unsqueeze(1));
+    let pos = labels
+        .unsqueeze(1)
+        .eq_tensor(&clabels.unsqueeze(0))
+        .logical_and(&denom)
+        .logical_and(&labels.ge(0).unsqueeze(1));
     let masked = logits.masked_fill(&denom.logical_not(), f64::NEG_INFINITY);
     let log_prob = &logits - masked.logsumexp([1], true);
     let posf = pos.to_kind(Kind::Float);

@@ -6,7 +6,7 @@ pub mod loss;
 pub mod memory;
 pub mod trainer;
 
-pub use checkpoint::{Embeddings, EmbeddingMatrix, LoadedModel, Reference};
+pub use checkpoint::{EmbeddingMatrix, Embeddings, LoadedModel, Reference};
 pub use trainer::{train, LossWeights, TrainConfig, TrainSummary};
 
 use crate::error::{Error, Result};
@@ -36,7 +36,9 @@ impl DeviceChoice {
             }),
             DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
             DeviceChoice::Mps if tch::utils::has_mps() => Ok(Device::Mps),
-            other => Err(Error::Config(format!("--device {other:?}: not available in this libtorch build / machine").to_lowercase())),
+            other => Err(Error::Config(
+                format!("--device {other:?}: not available in this libtorch build / machine").to_lowercase(),
+            )),
         }
     }
 }

@@ -131,10 +131,12 @@ pub fn compute_losses(out: &Outputs, batch: &Batch, bank: &MemoryBank, ctx: &Los
     });
     let dis = on(w.dis, &|| loss::disentangle(&out.z_app, &out.z_net));
     let adv = on(w.adv, &|| loss::cross_entropy(&out.adv_logits, &batch.condition));
-    let pair = on(w.pair, &|| loss::pairwise_margin(&out.z_app, &batch.service, ctx.negative_margin, ctx.positive_target));
+    let pair =
+        on(w.pair, &|| loss::pairwise_margin(&out.z_app, &batch.service, ctx.negative_margin, ctx.positive_target));
     let flow_service = on(w.flow_service, &|| loss::supcon(&out.z_flow, &batch.service, None, ctx.temperature));
-    let flow_pair =
-        on(w.flow_pair, &|| loss::pairwise_margin(&out.z_flow, &batch.service, ctx.negative_margin, ctx.positive_target));
+    let flow_pair = on(w.flow_pair, &|| {
+        loss::pairwise_margin(&out.z_flow, &batch.service, ctx.negative_margin, ctx.positive_target)
+    });
     let ce = on(w.service_ce, &|| loss::cross_entropy(&out.service_logits, &batch.service));
     let total = &supcon
         + &app * w.app
@@ -294,7 +296,11 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
             opt.clip_grad_norm(cfg.grad_clip);
             if cfg.weight_decay > 0.0 {
                 let factor = 1.0 - lr * cfg.weight_decay;
-                tch::no_grad(|| decayed.iter().for_each(|t| { let _ = t.shallow_clone().g_mul_scalar_(factor); }));
+                tch::no_grad(|| {
+                    decayed.iter().for_each(|t| {
+                        let _ = t.shallow_clone().g_mul_scalar_(factor);
+                    })
+                });
             }
             opt.step();
             let service_ids = Vec::<i64>::try_from(&batch.service.to_device(Device::Cpu)).map_err(Error::Torch)?;
@@ -370,8 +376,15 @@ fn quick_knn(s: &Setup, rows: &[FlowRow], train: &[usize], test: &[usize], devic
 
 /// A seeded sample of at most `reference_per_service` training rows per service, and every
 /// service's prototype (mean `z_flow` of all its training rows, L2-normalised).
-fn build_reference(s: &Setup, rows: &[FlowRow], train: &[usize], cfg: &TrainConfig, device: Device) -> Result<Reference> {
-    let known: Vec<usize> = train.iter().copied().filter(|&i| s.labels.service_id(&rows[i].service).is_some()).collect();
+fn build_reference(
+    s: &Setup,
+    rows: &[FlowRow],
+    train: &[usize],
+    cfg: &TrainConfig,
+    device: Device,
+) -> Result<Reference> {
+    let known: Vec<usize> =
+        train.iter().copied().filter(|&i| s.labels.service_id(&rows[i].service).is_some()).collect();
     let refs: Vec<&FlowRow> = known.iter().map(|&i| &rows[i]).collect();
     let all = embed_with(&s.model, &s.cfg, &s.norm, &s.labels, &refs, 512, device)?.z_flow;
     let dim = all.dim;

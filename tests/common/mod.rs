@@ -40,12 +40,7 @@ pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 pub fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "flowconx failed: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "flowconx failed: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
