@@ -72,13 +72,7 @@ impl AtomicOutput {
             w.flush().map_err(|e| Error::io(&label, e))?;
         }
         if let (Some(tmp), Some(dest)) = (self.tmp.take(), self.dest.take()) {
-            // Temp files are created 0600; the output is an ordinary file for its readers.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
-                    .map_err(|e| Error::io(&dest, e))?;
-            }
+            make_readable(&tmp, &dest)?;
             tmp.persist(&dest).map_err(|e| Error::io(&dest, e.error))?;
         }
         Ok(())
@@ -107,6 +101,19 @@ impl Write for AtomicOutput {
 }
 
 /// Write bytes to `path` atomically (temp file + rename).
+/// Temp files are created 0600; an output is an ordinary 0644 file for its readers.
+/// `dest` names the destination in the error.
+pub fn make_readable(tmp: &Path, dest: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(dest, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (tmp, dest);
+    Ok(())
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut out = AtomicOutput::create(&OutputTarget::File(path.to_path_buf()))?;
     out.write_all(bytes).map_err(|e| Error::io(path, e))?;

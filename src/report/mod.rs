@@ -320,6 +320,12 @@ mod tests {
             let b = std::fs::read(dir.path().join(f)).unwrap();
             assert_eq!(&b[1..4], b"PNG");
             assert!(b.len() > 2000, "{f} too small: {}", b.len());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o644, "{f} mode {mode:o}");
+            }
         }
         // Nothing but the three outputs is left behind (temp files renamed).
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);

@@ -61,6 +61,7 @@ fn with_png(
         draw(&root)?;
         root.present().map_err(|e| plot_err(path, e))?;
     }
+    crate::output::make_readable(tmp.path(), path)?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
