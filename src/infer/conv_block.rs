@@ -45,10 +45,7 @@ impl GatedConvBlock {
             zr.copy_from_slice(&self.dw_bias);
             for j in 0..k {
                 let Some(src) = (t + j).checked_sub(pad).filter(|&u| u < rows) else { continue };
-                let yr = &y[src * h..(src + 1) * h];
-                for ((o, &v), &w) in zr.iter_mut().zip(yr).zip(&self.dw_taps[j * h..(j + 1) * h]) {
-                    *o += w * v;
-                }
+                super::math::mul_acc(zr, &y[src * h..(src + 1) * h], &self.dw_taps[j * h..(j + 1) * h]);
             }
         }
         let mut u = s.take(rows * 2 * h);

@@ -1,7 +1,8 @@
 //! Bidirectional multi-layer GRU (torch `nn::gru`, batch-first, eval mode), one sequence at a time.
 //! Gates in torch's order (r, z, n): the input projections of all steps are one sgemm, the
 //! recurrent mat-vec runs per step on the transposed `W_hh` (contiguous rows, vectorisable).
-use super::ops::{sigmoid, Linear, Scratch};
+use super::math::{matvec_t, sigmoid, simd_fn, tanh};
+use super::ops::{Linear, Scratch};
 use super::weights::Weights;
 use crate::error::Result;
 
@@ -63,18 +64,8 @@ impl Gru {
                 h.iter_mut().for_each(|v| *v = 0.0);
                 for step in 0..steps {
                     let t = if d == 0 { step } else { steps - 1 - step };
-                    // gh = W_hh h + b_hh
-                    gh.copy_from_slice(&dir.bhh);
-                    for (&hk, wrow) in h.iter().zip(dir.whh_t.chunks_exact(g)) {
-                        gh.iter_mut().zip(wrow).for_each(|(o, w)| *o += hk * w);
-                    }
-                    let git = &gi[t * g..(t + 1) * g];
-                    for j in 0..hd {
-                        let r = sigmoid(git[j] + gh[j]);
-                        let z = sigmoid(git[hd + j] + gh[hd + j]);
-                        let n = (git[2 * hd + j] + r * gh[2 * hd + j]).tanh();
-                        h[j] = (1.0 - z) * n + z * h[j];
-                    }
+                    matvec_t(&h, &dir.whh_t, &dir.bhh, &mut gh);
+                    update(&gi[t * g..(t + 1) * g], &gh, &mut h);
                     out[t * 2 * hd + d * hd..t * 2 * hd + (d + 1) * hd].copy_from_slice(&h);
                 }
             }
@@ -83,6 +74,26 @@ impl Gru {
         s.give(h);
         s.give(gh);
         s.give(gi);
+    }
+}
+
+simd_fn! {
+    /// One GRU step from the gate pre-activations `gi = W_ih x + b_ih`, `gh = W_hh h + b_hh`:
+    /// r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h' = (1 − z) ⊙ n + z ⊙ h.
+    fn update(gi: &[f32], gh: &[f32], h: &mut [f32]) {
+        let hd = h.len();
+        let (gi_r, gi) = gi.split_at(hd);
+        let (gi_z, gi_n) = gi.split_at(hd);
+        let (gh_r, gh) = gh.split_at(hd);
+        let (gh_z, gh_n) = gh.split_at(hd);
+        // Equal lengths up front: no bounds checks in the loop, so it vectorises.
+        let (gi_z, gi_n, gh_r, gh_z, gh_n) = (&gi_z[..hd], &gi_n[..hd], &gh_r[..hd], &gh_z[..hd], &gh_n[..hd]);
+        for j in 0..hd {
+            let r = sigmoid(gi_r[j] + gh_r[j]);
+            let z = sigmoid(gi_z[j] + gh_z[j]);
+            let n = tanh(gi_n[j] + r * gh_n[j]);
+            h[j] = (1.0 - z) * n + z * h[j];
+        }
     }
 }
 

@@ -7,9 +7,11 @@
 //! Weights come from the tch `VarStore` once; training stays on tch.
 pub mod app_encoder;
 pub mod attention;
+pub mod backend;
 pub mod conv_block;
 pub mod fusion;
 pub mod gru;
+pub mod math;
 pub mod net_encoder;
 pub mod ops;
 pub mod pooling;
@@ -21,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
 use crate::model::ModelConfig;
 use crate::train::checkpoint::{EmbeddingMatrix, Embeddings};
+pub use backend::{Backend, Inputs, Prepared};
 use ops::Scratch;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -44,6 +47,12 @@ impl EngineChoice {
             EngineChoice::Tch => false,
         }
     }
+}
+
+/// `--threads` for the host engine: the global rayon pool its batches run on. A pool already
+/// built (a second call in one process) is kept.
+pub fn set_rayon_threads(n: usize) {
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
 }
 
 thread_local! {

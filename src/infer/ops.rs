@@ -128,28 +128,13 @@ impl LayerNorm {
     }
 }
 
-/// Exact GELU (`gelu("none")`): x·Φ(x) with an erf accurate to ~1 ulp.
-#[inline]
-pub fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
-}
-
-pub fn gelu_inplace(x: &mut [f32]) {
-    x.iter_mut().for_each(|v| *v = gelu(*v));
-}
-
-#[inline]
-pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
+pub use super::math::gelu_inplace;
 
 /// GLU over channels of each row: `u[r] = [a | b]` (width 2·h) → `a ⊙ σ(b)` (width h).
 pub fn glu(u: &[f32], rows: usize, h: usize, out: &mut [f32]) {
     for (ur, or) in u[..rows * 2 * h].chunks_exact(2 * h).zip(out[..rows * h].chunks_exact_mut(h)) {
         let (a, b) = ur.split_at(h);
-        for ((o, &a), &b) in or.iter_mut().zip(a).zip(b) {
-            *o = a * sigmoid(b);
-        }
+        super::math::glu_row(a, b, or);
     }
 }
 
@@ -163,9 +148,12 @@ pub fn masked_softmax(x: &mut [f32], keep: Option<&[f32]>) {
             max = v;
         }
     }
+    super::math::exp_shifted(x, max);
     let mut sum = 0f32;
     for (i, v) in x.iter_mut().enumerate() {
-        *v = if kept(i) { (*v - max).exp() } else { 0.0 };
+        if !kept(i) {
+            *v = 0.0;
+        }
         sum += *v;
     }
     let inv = 1.0 / sum;
