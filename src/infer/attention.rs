@@ -41,6 +41,8 @@ impl MultiHeadAttention {
     ) {
         let (d, h) = (self.dim, self.heads);
         let dh = d / h;
+        // A mask without holes (the usual prefix of real packets) needs no masking at all.
+        let key_keep = key_keep.filter(|k| k[..lk].iter().any(|&v| v <= 0.0));
         let mut q = s.take(lq * d);
         self.q.forward(query, lq, &mut q);
         // kv row: [k (heads × dh) | v (heads × dh)], as the `view([b, lk, 2, h, dh])` in tch.

@@ -91,6 +91,55 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// Sum in 8 interleaved lanes (a fixed order, so deterministic) that vectorises.
+#[inline(always)]
+pub fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &v in rem {
+        s += f(v);
+    }
+    s
+}
+
+simd_fn! {
+    /// Layer norm of one row: two passes (mean, then the centred variance) as torch does.
+    pub fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
+        let d = x.len() as f32;
+        let mean = lane_sum(x, |v| v) / d;
+        let var = lane_sum(x, |v| (v - mean) * (v - mean)) / d;
+        let inv = 1.0 / (var + eps).sqrt();
+        for (((o, &v), &g), &b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
+            *o = (v - mean) * inv * g + b;
+        }
+    }
+}
+
+simd_fn! {
+    /// Softmax of a row with every entry kept.
+    pub fn softmax_row(x: &mut [f32]) {
+        let mut m = [f32::NEG_INFINITY; 8];
+        let chunks = x.chunks_exact(8);
+        let rem = chunks.remainder();
+        for c in chunks {
+            for (a, &v) in m.iter_mut().zip(c) {
+                *a = a.max(v);
+            }
+        }
+        let max = rem.iter().fold(m.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)), |a, &b| a.max(b));
+        x.iter_mut().for_each(|v| *v = exp(*v - max));
+        let inv = 1.0 / lane_sum(x, |v| v);
+        x.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
 simd_fn! {
     /// Exact GELU (torch `gelu("none")`) in place.
     pub fn gelu_inplace(x: &mut [f32]) {

@@ -117,13 +117,7 @@ impl LayerNorm {
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32]) {
         let d = self.gamma.len();
         for (xr, or) in x[..rows * d].chunks_exact(d).zip(out[..rows * d].chunks_exact_mut(d)) {
-            // Two passes (mean, then variance of the centred values) as torch does: no cancellation.
-            let mean = xr.iter().sum::<f32>() / d as f32;
-            let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-            let inv = 1.0 / (var + LN_EPS).sqrt();
-            for (((o, &v), g), b) in or.iter_mut().zip(xr).zip(&self.gamma).zip(&self.beta) {
-                *o = (v - mean) * inv * g + b;
-            }
+            super::math::layer_norm_row(xr, &self.gamma, &self.beta, LN_EPS, or);
         }
     }
 }
@@ -141,17 +135,12 @@ pub fn glu(u: &[f32], rows: usize, h: usize, out: &mut [f32]) {
 /// Softmax of `x` in place over the entries whose `keep` value is > 0; the others become exactly
 /// 0 (a `-inf` masked score in torch). At least one entry must be kept.
 pub fn masked_softmax(x: &mut [f32], keep: Option<&[f32]>) {
-    let kept = |i: usize| keep.is_none_or(|k| k[i] > 0.0);
-    let mut max = f32::NEG_INFINITY;
-    for (i, &v) in x.iter().enumerate() {
-        if kept(i) && v > max {
-            max = v;
-        }
-    }
+    let Some(keep) = keep else { return super::math::softmax_row(x) };
+    let max = x.iter().zip(keep).filter(|(_, &k)| k > 0.0).fold(f32::NEG_INFINITY, |m, (&v, _)| m.max(v));
     super::math::exp_shifted(x, max);
     let mut sum = 0f32;
-    for (i, v) in x.iter_mut().enumerate() {
-        if !kept(i) {
+    for (v, &k) in x.iter_mut().zip(keep) {
+        if k <= 0.0 {
             *v = 0.0;
         }
         sum += *v;
