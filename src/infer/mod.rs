@@ -12,6 +12,7 @@ pub mod conv_block;
 pub mod fusion;
 pub mod gru;
 pub mod math;
+pub mod matmul;
 pub mod net_encoder;
 pub mod ops;
 pub mod pooling;

@@ -1,5 +1,6 @@
 //! Primitives on row-major f32 slices: linear layers on `matrixmultiply::sgemm`, layer norm,
 //! exact GELU, GLU, softmax, L2 normalisation, and a pool of scratch buffers.
+use super::matmul::Packed;
 use super::weights::Weights;
 use crate::error::Result;
 
@@ -47,11 +48,10 @@ pub fn gemm(
     }
 }
 
-/// `nn::Linear` (also a kernel-1 conv1d): weight stored transposed `[in, out]` so the product
-/// streams contiguous rows.
+/// `nn::Linear` (also a kernel-1 conv1d): weight transposed and packed once at load.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    wt: Vec<f32>,
+    w: Packed,
     bias: Vec<f32>,
     pub din: usize,
     pub dout: usize,
@@ -67,15 +67,12 @@ impl Linear {
 
     /// From a torch-layout weight `[dout, din]` and bias.
     pub fn from_parts(weight: &[f32], bias: Vec<f32>, din: usize, dout: usize) -> Self {
-        Linear { wt: transpose(weight, dout, din), bias, din, dout }
+        Linear { w: Packed::new(&transpose(weight, dout, din), din, dout), bias, din, dout }
     }
 
     /// `out[rows × dout] = x[rows × din] · Wᵀ + b`, `x` rows `x_stride` apart.
     pub fn forward_strided(&self, x: &[f32], x_stride: usize, rows: usize, out: &mut [f32]) {
-        for r in out[..rows * self.dout].chunks_exact_mut(self.dout) {
-            r.copy_from_slice(&self.bias);
-        }
-        gemm(rows, self.din, self.dout, 1.0, x, (x_stride, 1), &self.wt, (self.dout, 1), 1.0, out, self.dout);
+        self.w.matmul(x, x_stride, rows, &self.bias, out)
     }
 
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32]) {
@@ -233,7 +230,7 @@ pub mod tests {
         let w = Tensor::randn([4, 6], opts);
         let b = Tensor::randn([4], opts);
         let x = Tensor::randn([3, 6], opts);
-        let lin = Linear { wt: transpose(&to_vec(&w), 4, 6), bias: to_vec(&b), din: 6, dout: 4 };
+        let lin = Linear::from_parts(&to_vec(&w), to_vec(&b), 6, 4);
         let mut y = vec![0f32; 12];
         lin.forward(&to_vec(&x), 3, &mut y);
         assert!(max_diff(&y, &to_vec(&x.linear(&w, Some(&b)))) < 1e-5);
