@@ -35,6 +35,11 @@ impl Packed {
     pub fn matmul(&self, x: &[f32], x_stride: usize, rows: usize, bias: &[f32], out: &mut [f32]) {
         assert!(rows == 0 || (rows - 1) * x_stride + self.k <= x.len(), "matmul: x too short");
         assert!(out.len() >= rows * self.n && bias.len() == self.n, "matmul: out / bias size");
+        if self.k == 0 {
+            // Empty inner dimension: the product is 0 (no panel rows to walk).
+            out[..rows * self.n].chunks_exact_mut(self.n.max(1)).for_each(|o| o.copy_from_slice(bias));
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
@@ -121,7 +126,7 @@ mod tests {
 
     #[test]
     fn packed_matmul_matches_naive_for_ragged_sizes() {
-        for (rows, k, n) in [(1, 3, 5), (7, 19, 64), (9, 64, 128), (4, 16, 17), (0, 4, 4)] {
+        for (rows, k, n) in [(1, 3, 5), (7, 19, 64), (9, 64, 128), (4, 16, 17), (0, 4, 4), (3, 0, 5), (2, 5, 0)] {
             let x: Vec<f32> = (0..rows * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
             let w: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 30.0).collect();
             let b: Vec<f32> = (0..n).map(|i| i as f32 * 0.1).collect();
