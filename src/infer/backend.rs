@@ -10,6 +10,8 @@ use crate::model::{FlowConX, ModelConfig};
 use crate::train::checkpoint::{embed_with, EmbeddingMatrix, Embeddings};
 use tch::{nn, Device};
 
+// One per loaded model: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     /// libtorch on `device` (holds the VarStore its weights live in).
     Tch { _vs: nn::VarStore, model: FlowConX, device: Device },

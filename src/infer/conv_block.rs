@@ -77,7 +77,7 @@ mod tests {
         // Random norm weights too (they start at 1/0).
         tch::no_grad(|| {
             for (_, mut v) in vs.variables() {
-                let _ = v.copy_(&Tensor::randn(v.size(), (Kind::Float, Device::Cpu)));
+                v.copy_(&Tensor::randn(v.size(), (Kind::Float, Device::Cpu)));
             }
         });
         let (l, real) = (12usize, 7usize);

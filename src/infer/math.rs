@@ -35,12 +35,12 @@ const ROUND: f32 = 12_582_912.0;
 /// eˣ for x ≤ 88 (x < −87.3 gives ~1e−38 instead of a subnormal).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    let x = x.max(-87.3).min(88.0);
+    let x = x.clamp(-87.3, 88.0);
     let t = x * LOG2E + ROUND;
     let n = t - ROUND;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r
-        + 5.000_000_1e-1;
+    let p =
+        ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 0.5;
     let y = p * r * r + r + 1.0;
     let e = (t.to_bits() as i32 - ROUND.to_bits() as i32 + 127) << 23;
     y * f32::from_bits(e as u32)
