@@ -123,6 +123,16 @@ pub enum DeviceArg {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EngineArg {
+    /// The host engine on a CPU device, tch on CUDA / MPS
+    Auto,
+    /// Pure-Rust CPU inference (same embeddings as tch up to float rounding, several times faster)
+    Host,
+    /// libtorch on --device
+    Tch,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SplitArg {
     /// No capture (file, CESNET day) on both sides; rows without `capture` are their own group
     Capture,
@@ -262,6 +272,9 @@ pub struct EmbedArgs {
     pub batch_size: usize,
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
+    /// Inference engine: host = pure-Rust CPU forward pass, tch = libtorch; auto = host on CPU
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
     #[arg(long)]
     pub threads: Option<usize>,
     /// No progress bar
@@ -354,6 +367,9 @@ pub struct EvaluateArgs {
     pub output: PathBuf,
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
+    /// Inference engine: host = pure-Rust CPU forward pass, tch = libtorch; auto = host on CPU
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
     /// Stratified cap on the training rows used as k-NN/SVM/prototype references
     #[arg(long)]
     pub eval_max_train: Option<usize>,
@@ -415,6 +431,9 @@ pub struct ClassifyArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
+    /// Inference engine: host = pure-Rust CPU forward pass, tch = libtorch; auto = host on CPU
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineArg,
     /// libtorch intra-op threads
     #[arg(long)]
     pub threads: Option<usize>,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod flow;
+pub mod infer;
 pub mod ingest;
 pub mod labels;
 pub mod model;

@@ -69,6 +69,15 @@ impl From<cli::MergeArgs> for flowconx::commands::merge::Config {
     }
 }
 
+fn engine(e: cli::EngineArg) -> flowconx::infer::EngineChoice {
+    use flowconx::infer::EngineChoice;
+    match e {
+        cli::EngineArg::Auto => EngineChoice::Auto,
+        cli::EngineArg::Host => EngineChoice::Host,
+        cli::EngineArg::Tch => EngineChoice::Tch,
+    }
+}
+
 fn device(d: cli::DeviceArg) -> flowconx::train::DeviceChoice {
     use flowconx::train::DeviceChoice;
     match d {
@@ -148,6 +157,7 @@ impl From<cli::EmbedArgs> for flowconx::commands::embed::Config {
             output: a.output,
             batch_size: a.batch_size,
             device: device(a.device),
+            engine: engine(a.engine),
             threads: a.threads,
             quiet: a.quiet,
         }
@@ -216,6 +226,7 @@ impl From<cli::EvaluateArgs> for flowconx::commands::evaluate::Config {
                 latency_runs: a.latency_runs,
                 throughput_batch: a.throughput_batch,
                 timing: !a.no_timing,
+                engine: engine(a.engine),
             },
             threads: a.threads,
             quiet: a.quiet,
@@ -233,6 +244,7 @@ impl From<cli::ClassifyArgs> for flowconx::commands::classify::Config {
             unknown_threshold: a.unknown_threshold,
             k: a.k,
             device: device(a.device),
+            engine: engine(a.engine),
             threads: a.threads,
             quiet: a.quiet,
         }

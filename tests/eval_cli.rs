@@ -89,6 +89,8 @@ fn evaluate_report_and_classify() {
     ] {
         assert!(m.pointer(key).is_some_and(|v| v.is_number()), "{key} missing: {m}");
     }
+    // On CPU the pure-Rust engine is the default, and the metrics say so.
+    assert_eq!(m["engine"], "host");
     let split = &m["split"];
     assert_eq!(split["kind"], "capture");
     assert_eq!(split["shared_captures"], 0);

@@ -104,6 +104,28 @@ fn train_is_deterministic_resumes_and_embeds() {
     assert_eq!(first[0], src_first[0]);
     let norm: f64 = first[3..].iter().map(|v| v.parse::<f64>().unwrap().powi(2)).sum();
     assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+
+    // The default (host) engine and libtorch write the same embeddings up to float rounding.
+    let emb_tch = dir.path().join("emb_tch.csv");
+    let o = bin()
+        .args(["embed", "--device", "cpu", "--engine", "tch", "--quiet", "--checkpoint"])
+        .arg(&a)
+        .args(["--csv", SAMPLE, "--output"])
+        .arg(&emb_tch)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tch_text = std::fs::read_to_string(&emb_tch).unwrap();
+    let values = |t: &str| -> Vec<f64> {
+        t.lines()
+            .skip(1)
+            .flat_map(|l| l.split(',').skip(3).map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>())
+            .collect()
+    };
+    let (h, t) = (values(&text), values(&tch_text));
+    assert_eq!(h.len(), t.len());
+    let d = h.iter().zip(&t).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(d < 1e-4, "host and tch embeddings differ by {d}");
 }
 
 #[test]

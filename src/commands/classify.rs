@@ -37,6 +37,7 @@ pub struct Config {
     pub unknown_threshold: Option<f32>,
     pub k: usize,
     pub device: DeviceChoice,
+    pub engine: crate::infer::EngineChoice,
     pub threads: Option<usize>,
     pub quiet: bool,
 }
@@ -136,12 +137,13 @@ fn folder_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(t) = cfg.threads {
         tch::set_num_threads(t as i32);
+        crate::infer::set_rayon_threads(t);
     }
     if !(cfg.window_seconds > 0.0) {
         anyhow::bail!("--window-seconds must be > 0");
     }
     let device = cfg.device.resolve()?;
-    let clf = Classifier::load(&cfg.checkpoint, device, cfg.k, cfg.unknown_threshold)?;
+    let clf = Classifier::load(&cfg.checkpoint, device, cfg.engine, cfg.k, cfg.unknown_threshold)?;
     let meta = std::fs::metadata(&cfg.input).map_err(|e| Error::io(&cfg.input, e))?;
     let mut out = AtomicOutput::create_path(&cfg.output)?;
     let label = out.path_label();

@@ -13,6 +13,7 @@ pub struct Config {
     pub output: PathBuf,
     pub batch_size: usize,
     pub device: DeviceChoice,
+    pub engine: crate::infer::EngineChoice,
     pub threads: Option<usize>,
     pub quiet: bool,
 }
@@ -20,8 +21,9 @@ pub struct Config {
 pub fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(t) = cfg.threads {
         tch::set_num_threads(t as i32);
+        crate::infer::set_rayon_threads(t);
     }
-    let model = LoadedModel::load(&cfg.checkpoint, cfg.device.resolve()?)?;
+    let model = LoadedModel::load(&cfg.checkpoint, cfg.device.resolve()?, cfg.engine)?;
     let rows = load_rows(&cfg.load)?;
     let bar = crate::progress::count_bar(rows.len() as u64, "rows", cfg.quiet);
     let mut z = crate::train::EmbeddingMatrix { dim: model.embedding_dim(), ..Default::default() };

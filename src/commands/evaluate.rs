@@ -25,9 +25,10 @@ pub struct Config {
 pub fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(t) = cfg.threads {
         tch::set_num_threads(t as i32);
+        crate::infer::set_rayon_threads(t);
     }
     let device = cfg.device.resolve()?;
-    let engine = Engine::load(&cfg.checkpoint, device)?;
+    let engine = Engine::load(&cfg.checkpoint, device, cfg.eval.engine)?;
     let rows = load_rows(&cfg.load)?;
     let mut background = Vec::new();
     for p in &cfg.background {

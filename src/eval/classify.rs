@@ -8,6 +8,7 @@ use super::prototype::{keep_threshold, Prototypes};
 use super::run::{to_matrix, Engine};
 use crate::error::{Error, Result};
 use crate::features::FlowRow;
+use crate::infer::EngineChoice;
 use crate::train::checkpoint::Reference;
 use std::path::Path;
 use tch::Device;
@@ -45,8 +46,8 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    pub fn load(path: &Path, device: Device, k: usize, threshold: Option<f32>) -> Result<Self> {
-        let engine = Engine::load(path, device)?;
+    pub fn load(path: &Path, device: Device, choice: EngineChoice, k: usize, threshold: Option<f32>) -> Result<Self> {
+        let engine = Engine::load(path, device, choice)?;
         let r = Reference::load(&engine.dir)?;
         if r.z_flow.n == 0 {
             return Err(Error::input(&engine.dir, "checkpoint holds no reference embeddings"));

@@ -1,7 +1,9 @@
-//! k-nearest neighbours as a batched matrix product: queries in blocks × the reference matrix,
-//! then a top-k pass per query row (rayon over blocks). Majority vote; a tie in votes goes to
+//! k-nearest neighbours as a batched matrix product: queries in blocks × the reference matrix
+//! (packed once at construction, so a single query pays no per-call packing of the whole
+//! reference set), then a top-k pass per query row (rayon over blocks). Majority vote; a tie in votes goes to
 //! the label whose neighbours have the larger summed score, then to the smaller label id.
 use super::matrix::Matrix;
+use crate::infer::matmul::Packed;
 use rayon::prelude::*;
 
 /// Queries per block: one `BLOCK × n_ref` score buffer stays in cache-friendly size.
@@ -11,7 +13,9 @@ const BLOCK: usize = 256;
 /// (bias 0), or minus half the squared Euclidean distance up to a per-query constant
 /// (bias −|r|²/2), so one kernel serves both.
 pub struct KnnIndex {
-    refs: Matrix,
+    /// Reference rows, transposed into matmul panels; every query row is scored the same way
+    /// whatever its block.
+    packed: Packed,
     labels: Vec<u32>,
     bias: Option<Vec<f32>>,
     n_labels: usize,
@@ -30,21 +34,21 @@ pub struct KnnVote {
 impl KnnIndex {
     /// Cosine index: `refs` rows must be L2-normalised.
     pub fn cosine(refs: Matrix, labels: Vec<u32>, n_labels: usize) -> Self {
-        KnnIndex { refs, labels, bias: None, n_labels }
+        KnnIndex { packed: pack(&refs), labels, bias: None, n_labels }
     }
 
     /// Euclidean index (for raw, standardised feature vectors).
     pub fn euclidean(refs: Matrix, labels: Vec<u32>, n_labels: usize) -> Self {
         let bias = (0..refs.rows).map(|i| -0.5 * refs.row(i).iter().map(|v| v * v).sum::<f32>()).collect();
-        KnnIndex { refs, labels, bias: Some(bias), n_labels }
+        KnnIndex { packed: pack(&refs), labels, bias: Some(bias), n_labels }
     }
 
     pub fn len(&self) -> usize {
-        self.refs.rows
+        self.packed.n
     }
 
     pub fn is_empty(&self) -> bool {
-        self.refs.rows == 0
+        self.packed.n == 0
     }
 
     pub fn labels(&self) -> &[u32] {
@@ -56,10 +60,13 @@ impl KnnIndex {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
+        let n = self.packed.n;
+        let zero = vec![0f32; n];
         let block = |s: usize, e: usize| -> Vec<KnnVote> {
-            let idx: Vec<usize> = (s..e).collect();
-            let scores = queries.select(&idx).dot_t(&self.refs);
-            (0..scores.rows).map(|r| self.vote(scores.row(r), k)).collect()
+            let mut scores = vec![0f32; (e - s) * n];
+            let q = &queries.data[s * queries.cols..e * queries.cols];
+            self.packed.matmul(q, queries.cols, e - s, &zero, &mut scores);
+            scores.chunks_exact(n).map(|row| self.vote(row, k)).collect()
         };
         if queries.rows <= BLOCK {
             // One block (e.g. a single flow): no thread hand-off.
@@ -90,6 +97,10 @@ impl KnnIndex {
         let (top_score, nearest) = top.first().copied().unwrap_or((f32::NAN, 0));
         KnnVote { label: best as u32, nearest, top_score }
     }
+}
+
+fn pack(refs: &Matrix) -> Packed {
+    Packed::new(&crate::infer::ops::transpose(&refs.data, refs.rows, refs.cols), refs.cols, refs.rows)
 }
 
 /// The `k` best `(score, index)` pairs, best first; equal scores keep the smaller index first.

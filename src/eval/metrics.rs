@@ -34,6 +34,8 @@ pub struct Metrics {
     /// Which embedding the metrics were computed on (`z_flow`) and the model's name/size.
     pub embedding: Option<String>,
     pub device: Option<String>,
+    /// Inference implementation behind the embeddings and timings: `host` (pure Rust) or `tch`.
+    pub engine: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -9,15 +9,14 @@ use super::matrix::{LabelSet, Matrix};
 use super::metrics::{Metrics, SplitInfo, Throughput};
 use super::prototype::Prototypes;
 use super::sampling::stratified_cap;
-use crate::dataset::batch::Batch;
 use crate::dataset::split::{captures_of, split_rows, Split, SplitConfig, SplitMode};
 use crate::error::{Error, Result};
 use crate::features::FlowRow;
-use crate::model::FlowConX;
-use crate::train::checkpoint::{embed_rows, load_model, CheckpointMeta, EmbeddingMatrix};
+use crate::infer::{Backend, EngineChoice, Inputs, Prepared};
+use crate::train::checkpoint::{load_model, CheckpointMeta, EmbeddingMatrix};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tch::{nn, Device};
+use tch::Device;
 
 /// Rows embedded per forward pass outside the timed sections.
 const EMBED_BATCH: usize = 256;
@@ -39,6 +38,8 @@ pub struct EvaluateConfig {
     pub throughput_batch: usize,
     /// Skip the timing sections (unit tests, quick runs).
     pub timing: bool,
+    /// Host (pure Rust) or tch inference; `Auto` = host on CPU.
+    pub engine: EngineChoice,
 }
 
 impl Default for EvaluateConfig {
@@ -53,44 +54,53 @@ impl Default for EvaluateConfig {
             latency_runs: 200,
             throughput_batch: 256,
             timing: true,
+            engine: EngineChoice::Auto,
         }
     }
 }
 
-/// A checkpoint's model, ready to embed rows (holds the VarStore the weights live in).
+/// A checkpoint's model, ready to embed rows (host engine or tch, see `crate::infer`).
 pub struct Engine {
     pub meta: CheckpointMeta,
-    _vs: nn::VarStore,
-    model: FlowConX,
+    backend: Backend,
     pub device: Device,
     pub dir: PathBuf,
 }
 
 impl Engine {
-    pub fn load(path: &Path, device: Device) -> Result<Self> {
+    pub fn load(path: &Path, device: Device, choice: EngineChoice) -> Result<Self> {
         let (meta, vs, model) = load_model(path, device)?;
-        Ok(Engine { meta, _vs: vs, model, device, dir: crate::train::checkpoint::checkpoint_dir(path) })
+        let backend = Backend::new(vs, model, &meta.model, device, choice)?;
+        Ok(Engine { meta, backend, device, dir: crate::train::checkpoint::checkpoint_dir(path) })
+    }
+
+    /// `host` or `tch`.
+    pub fn engine_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    fn inputs(&self) -> Inputs<'_> {
+        Inputs { cfg: &self.meta.model, norm: &self.meta.normalizer, labels: &self.meta.labels }
     }
 
     /// Unit-length `z_flow` of `rows`, in order.
     pub fn z_flow(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
-        to_matrix(embed_rows(&self.model, &self.meta, rows, batch, self.device)?.z_flow)
+        to_matrix(self.backend.embed(self.inputs(), rows, batch)?.z_flow)
     }
 
     /// Unit-length `z_app` of `rows`, in order.
     pub fn z_app(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
-        to_matrix(embed_rows(&self.model, &self.meta, rows, batch, self.device)?.z_app)
+        to_matrix(self.backend.embed(self.inputs(), rows, batch)?.z_app)
     }
 
-    /// Features of `rows` as a batch on the model's device.
-    pub fn batch(&self, rows: &[&FlowRow]) -> Batch {
-        Batch::build(rows, &self.meta.model.features, &self.meta.normalizer, &self.meta.labels, self.device)
+    /// Features of `rows`, normalised and ready for the model (on its device).
+    pub fn prepare(&self, rows: &[&FlowRow]) -> Prepared {
+        self.backend.prepare(self.inputs(), rows)
     }
 
-    /// Model only: `z_flow` of a prepared batch, copied to the host (which waits for the device).
-    pub fn forward(&self, b: &Batch) -> Result<Matrix> {
-        let _g = tch::no_grad_guard();
-        to_matrix(EmbeddingMatrix::from_tensor(&self.model.forward_t(b, false).z_flow)?)
+    /// Model only: `z_flow` of prepared inputs, copied to the host (which waits for the device).
+    pub fn forward(&self, p: &Prepared) -> Result<Matrix> {
+        to_matrix(self.backend.forward(p)?)
     }
 }
 
@@ -201,6 +211,7 @@ pub fn evaluate_split(
     m.split = Some(split_info(rows, split, split_kind, train_idx.len(), test_idx.len(), cfg.seed));
     m.embedding = Some(format!("z_flow ({} dims, model {})", train_emb.cols, engine.meta.model.size.name()));
     m.device = Some(format!("{:?}", engine.device).to_lowercase());
+    m.engine = Some(engine.engine_name().to_string());
     m.cist_score = Some(cist(engine, &test_rows, cfg.seed)?);
     if cfg.timing {
         let index = KnnIndex::cosine(train_emb.clone(), train_svc.clone(), services.len());
@@ -252,7 +263,7 @@ fn time_inference(
     // Batch 1, model only: features prepared outside the timer.
     let mut model = Vec::with_capacity(runs);
     for i in 0..runs + 10 {
-        let b = engine.batch(&[pick(i)]);
+        let b = engine.prepare(&[pick(i)]);
         let t = Instant::now();
         std::hint::black_box(engine.forward(&b)?);
         if i >= 10 {
@@ -273,7 +284,7 @@ fn time_inference(
         flows += bs;
     }
     let e2e_rate = flows as f64 / t.elapsed().as_secs_f64();
-    let b = engine.batch(&batch_rows);
+    let b = engine.prepare(&batch_rows);
     let (mut flows, t) = (0usize, Instant::now());
     while flows < 4 * bs || t.elapsed().as_secs_f64() < 1.0 {
         std::hint::black_box(engine.forward(&b)?);
@@ -304,7 +315,7 @@ pub fn evaluate_checkpoint(
     background: &[FlowRow],
     cfg: &EvaluateConfig,
 ) -> Result<Metrics> {
-    let engine = Engine::load(path, device)?;
+    let engine = Engine::load(path, device, cfg.engine)?;
     let (split, kind) = resolve_split(&engine.meta, rows, csv, cfg)?;
     evaluate_split(&engine, rows, &split, &kind, background, cfg)
 }

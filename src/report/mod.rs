@@ -149,6 +149,9 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
     if let Some(d) = &m.device {
         let _ = writeln!(s, " · device: {d}");
     }
+    if let Some(e) = &m.engine {
+        let _ = writeln!(s, " · engine: {e}");
+    }
     s.push_str("\n| KPI | Target | Value | Status |\n| --- | --- | --- | --- |\n");
     for (name, target, value, st) in kpi_rows(m) {
         let _ = writeln!(s, "| {name} | {target} | {value} | {st} |");

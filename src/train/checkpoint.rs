@@ -11,6 +11,7 @@ use crate::dataset::split::SplitConfig;
 use crate::dataset::tensorize::Normalizer;
 use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
+use crate::infer::{Backend, EngineChoice, Inputs};
 use crate::model::{FlowConX, ModelConfig};
 use crate::output::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -202,26 +203,32 @@ pub fn load_model(path: &Path, device: Device) -> Result<(CheckpointMeta, nn::Va
     Ok((meta, vs, model))
 }
 
-/// A trained model ready to embed rows (evaluation, classification, `flowconx embed`).
+/// A trained model ready to embed rows (evaluation, classification, `flowconx embed`), on the
+/// host engine or tch (`crate::infer`).
 pub struct LoadedModel {
     meta: CheckpointMeta,
-    _vs: nn::VarStore,
-    model: FlowConX,
+    backend: Backend,
     reference: Reference,
-    device: Device,
 }
 
 impl LoadedModel {
-    pub fn load(path: &Path, device: Device) -> Result<LoadedModel> {
+    pub fn load(path: &Path, device: Device, choice: EngineChoice) -> Result<LoadedModel> {
         let (meta, vs, model) = load_model(path, device)?;
+        let backend = Backend::new(vs, model, &meta.model, device, choice)?;
         let dir = checkpoint_dir(path);
         let reference = if dir.join(REFERENCE_META).exists() { Reference::load(&dir)? } else { Reference::default() };
-        Ok(LoadedModel { meta, _vs: vs, model, reference, device })
+        Ok(LoadedModel { meta, backend, reference })
+    }
+
+    /// `host` or `tch`.
+    pub fn engine_name(&self) -> &'static str {
+        self.backend.name()
     }
 
     pub fn embed(&self, rows: &[FlowRow], batch: usize) -> Result<Embeddings> {
         let refs: Vec<&FlowRow> = rows.iter().collect();
-        embed_rows(&self.model, &self.meta, &refs, batch, self.device)
+        let inp = Inputs { cfg: &self.meta.model, norm: &self.meta.normalizer, labels: &self.meta.labels };
+        self.backend.embed(inp, &refs, batch)
     }
 
     pub fn embed_augmented(&self, rows: &[FlowRow], batch: usize, seed: u64) -> Result<Embeddings> {
@@ -344,10 +351,16 @@ mod tests {
             prototype_services: vec!["gaming".into()],
         };
         reference.save(dir.path()).unwrap();
-        let loaded = LoadedModel::load(&dir.path().join(WEIGHTS_FILE), Device::Cpu).unwrap();
+        let loaded = LoadedModel::load(&dir.path().join(WEIGHTS_FILE), Device::Cpu, EngineChoice::Tch).unwrap();
         // Same batch size: BLAS blocking (and so the last bits) depends on the batch shape.
         let after = loaded.embed(&rows, 4).unwrap();
         assert!(before == after, "embeddings changed after save → load");
+        // The default on CPU is the host engine: same embeddings up to float rounding.
+        let host = LoadedModel::load(dir.path(), Device::Cpu, EngineChoice::Auto).unwrap();
+        assert_eq!(host.engine_name(), "host");
+        let h = host.embed(&rows, 4).unwrap();
+        let d = h.z_flow.data.iter().zip(&after.z_flow.data).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(d < 1e-4, "host engine differs from tch by {d}");
         assert_eq!(loaded.labels(), &labels);
         assert_eq!(loaded.reference(), &reference);
         assert_eq!(loaded.embedding_dim(), before.z_flow.dim);

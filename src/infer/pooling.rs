@@ -1,0 +1,47 @@
+//! Masked attention pooling and masked mean (`model::pooling`).
+use super::ops::{masked_softmax, Scratch};
+use super::weights::Weights;
+use crate::error::Result;
+
+#[derive(Debug, Clone)]
+pub struct AttentionPool {
+    score_w: Vec<f32>,
+    score_b: f32,
+}
+
+impl AttentionPool {
+    pub fn load(w: &Weights, prefix: &str, dim: usize) -> Result<Self> {
+        Ok(AttentionPool {
+            score_w: w.get(&format!("{prefix}.score.weight"), dim)?,
+            score_b: w.get(&format!("{prefix}.score.bias"), 1)?[0],
+        })
+    }
+
+    /// `xs [rows, dim]`, `keep [rows]` (> 0 = real token) → `out [dim]`: Σ softmax(score) · x.
+    pub fn forward(&self, xs: &[f32], rows: usize, keep: Option<&[f32]>, out: &mut [f32], s: &mut Scratch) {
+        let d = self.score_w.len();
+        let mut w = s.take(rows);
+        for (wi, x) in w.iter_mut().zip(xs.chunks_exact(d)) {
+            *wi = self.score_b + x.iter().zip(&self.score_w).map(|(a, b)| a * b).sum::<f32>();
+        }
+        masked_softmax(&mut w, keep);
+        out[..d].iter_mut().for_each(|o| *o = 0.0);
+        for (&wi, x) in w.iter().zip(xs.chunks_exact(d)) {
+            out.iter_mut().zip(x).for_each(|(o, v)| *o += wi * v);
+        }
+        s.give(w);
+    }
+}
+
+/// Mean of the real rows of `xs [rows, dim]` (count clamped at 1, as tch's `masked_mean`).
+pub fn masked_mean(xs: &[f32], rows: usize, mask: &[f32], out: &mut [f32]) {
+    let d = out.len();
+    out.iter_mut().for_each(|o| *o = 0.0);
+    let mut count = 0f32;
+    for (x, &m) in xs[..rows * d].chunks_exact(d).zip(mask) {
+        out.iter_mut().zip(x).for_each(|(o, v)| *o += v * m);
+        count += m;
+    }
+    let c = count.max(1.0);
+    out.iter_mut().for_each(|o| *o /= c);
+}
