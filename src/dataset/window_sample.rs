@@ -61,8 +61,16 @@ impl WindowSink for WindowSample<'_> {
         }
         let (app, service) =
             label.map(|l| (l.app.as_str(), l.service.as_str())).unwrap_or((self.default_app, self.default_service));
-        let row = w.current.finish(app, service, flow.key.proto, self.capture);
-        self.kept.offer(p, order, (id, row));
+        let (proto, capture) = (flow.key.proto, self.capture);
+        self.kept.offer_with(
+            p,
+            order,
+            || (id, w.current.finish(app, service, proto, capture)),
+            |slot, _| {
+                slot.0 = id;
+                w.current.finish_into(app, service, proto, capture, &mut slot.1);
+            },
+        );
     }
 }
 
