@@ -108,10 +108,17 @@ impl<T> BottomK<T> {
 
     /// Kept items sorted by their `order` key.
     pub fn into_sorted(self) -> Vec<T> {
-        let mut v: Vec<((u64, u64), T)> = self.into_entries().collect();
-        v.sort_by_key(|e| (e.0 .1, e.0 .0));
-        v.into_iter().map(|e| e.1).collect()
+        // Sort the small (key, slot) entries, not the items (rows are large to move).
+        let mut entries = self.heap.into_vec();
+        entries.sort_by_key(|e| (e.0 .1, e.0 .0));
+        take_in_order(self.items, entries.into_iter().map(|e| e.1))
     }
+}
+
+/// `items` rearranged so that the i-th comes from `items[order[i]]` (`order` a permutation).
+pub fn take_in_order<T>(items: Vec<T>, order: impl IntoIterator<Item = usize>) -> Vec<T> {
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| items[i].take()).collect()
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use super::key::FlowKey;
 use super::windows::{CloseReason, TimeWindows};
 use crate::ingest::decode::{Packet, TCP, TCP_FIN, TCP_SYN};
 use rustc_hash::FxHashMap;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::hash_map::Entry;
 
 #[derive(Debug, Clone, Copy)]
 pub struct FlowConfig {
@@ -116,13 +115,11 @@ impl FlowStats {
     }
 }
 
-/// Free flow slots that keep their window buffers for new flows (saves an allocation storm on
-/// busy links); beyond this many, an ended flow's buffers are freed.
-const POOL: usize = 4096;
-
-/// Flows live in slots of a vector, found through a small key → slot index. Each live slot has a
-/// due time, the earliest clock time at which a sweep can have work for it, queued in a min-heap:
-/// a sweep visits only the flows due, not the whole table.
+/// Flows live in slots of a vector, found through a small key → slot index. A slot keeps its
+/// window buffers for the next flow (no allocation storm on busy links); memory then follows the
+/// peak number of flows held. Each live slot has a
+/// due time, the earliest clock time at which a sweep can have work for it: a sweep visits only
+/// the flows due, not the whole table.
 pub struct FlowTable {
     cfg: FlowConfig,
     index: FxHashMap<FlowKey, u32>,
@@ -130,9 +127,10 @@ pub struct FlowTable {
     /// Per slot: the current window's end while it holds packets (it ends before the flow can
     /// idle out), else the time the flow idles out; [`FREE`] for a free slot.
     due: Vec<i64>,
-    /// `(due, slot)` for every live slot's current due time; entries whose slot's due has since
-    /// changed are skipped when they come up.
-    queue: BinaryHeap<Reverse<(i64, u32)>>,
+    /// `(due, slot)` for every live slot's current due time, unordered; entries whose slot's due
+    /// has since changed are dropped. A due time lies at most one idle timeout ahead, so a sweep
+    /// sees each entry only a few times: cheaper than keeping a heap ordered.
+    pending: Vec<(i64, u32)>,
     free: Vec<u32>,
     pub stats: FlowStats,
 }
@@ -147,7 +145,7 @@ impl FlowTable {
             index: FxHashMap::default(),
             flows: Vec::new(),
             due: Vec::new(),
-            queue: BinaryHeap::new(),
+            pending: Vec::new(),
             free: Vec::new(),
             stats: FlowStats::default(),
         }
@@ -174,26 +172,32 @@ impl FlowTable {
     }
 
     /// A slot for a new flow: a free one (buffers kept) or a fresh one.
-    fn alloc(&mut self, p: &Packet) -> usize {
-        if let Some(slot) = self.free.pop() {
-            Self::start_flow(&mut self.flows[slot as usize], p);
+    fn alloc(
+        cfg: &FlowConfig,
+        flows: &mut Vec<FlowState>,
+        due: &mut Vec<i64>,
+        free: &mut Vec<u32>,
+        p: &Packet,
+    ) -> usize {
+        if let Some(slot) = free.pop() {
+            Self::start_flow(&mut flows[slot as usize], p);
             return slot as usize;
         }
-        self.flows.push(FlowState {
+        flows.push(FlowState {
             meta: FlowMeta { key: FlowKey::from_packet(p), first_index: p.index },
             last_t: 0,
-            windows: TimeWindows::new(self.cfg.window_seconds, self.cfg.max_packets),
+            windows: TimeWindows::new(cfg.window_seconds, cfg.max_packets),
             seq: [SeqTrack::default(); 2],
         });
-        self.due.push(FREE);
-        self.flows.len() - 1
+        due.push(FREE);
+        flows.len() - 1
     }
 
     #[inline]
     fn set_due(&mut self, slot: usize, due: i64) {
         if self.due[slot] != due {
             self.due[slot] = due;
-            self.queue.push(Reverse((due, slot as u32)));
+            self.pending.push((due, slot as u32));
         }
     }
 
@@ -203,9 +207,10 @@ impl FlowTable {
         let key = FlowKey::from_packet(p);
         let ck = key.canonical();
         let idle = self.cfg.idle_timeout_us;
-        let slot = match self.index.get(&ck) {
-            Some(&slot) => {
-                let slot = slot as usize;
+        let len = self.index.len() as u64;
+        let slot = match self.index.entry(ck) {
+            Entry::Occupied(e) => {
+                let slot = *e.get() as usize;
                 let st = &mut self.flows[slot];
                 if t - st.last_t > idle {
                     Self::close(&mut self.stats, st, CloseReason::Idle, sink);
@@ -215,11 +220,11 @@ impl FlowTable {
                 }
                 slot
             }
-            None => {
+            Entry::Vacant(v) => {
                 self.stats.flows += 1;
-                self.stats.peak_flows = self.stats.peak_flows.max(self.index.len() as u64 + 1);
-                let slot = self.alloc(p);
-                self.index.insert(ck, slot as u32);
+                self.stats.peak_flows = self.stats.peak_flows.max(len + 1);
+                let slot = Self::alloc(&self.cfg, &mut self.flows, &mut self.due, &mut self.free, p);
+                v.insert(slot as u32);
                 slot
             }
         };
@@ -248,17 +253,16 @@ impl FlowTable {
     pub fn sweep<S: WindowSink>(&mut self, now: i64, sink: &mut S) {
         let idle = self.cfg.idle_timeout_us;
         // Take every entry due first: a slot re-queued below at a time <= `now` (possible only
-        // with saturated clock arithmetic) waits for the next sweep instead of looping.
+        // with saturated clock arithmetic) waits for the next sweep.
         let mut ready = Vec::new();
-        while let Some(&Reverse((due, slot))) = self.queue.peek() {
-            if due > now {
-                break;
-            }
-            self.queue.pop();
-            if self.due[slot as usize] == due {
+        let due_now = &self.due;
+        self.pending.retain(|&(due, slot)| {
+            let current = due_now[slot as usize] == due;
+            if current && due <= now {
                 ready.push(slot as usize);
             }
-        }
+            current && due > now
+        });
         for slot in ready {
             let st = &mut self.flows[slot];
             if self.due[slot] == FREE {
@@ -267,9 +271,6 @@ impl FlowTable {
             if now - st.last_t > idle {
                 Self::close(&mut self.stats, st, CloseReason::Idle, sink);
                 self.index.remove(&st.meta.key.canonical());
-                if self.free.len() >= POOL {
-                    st.windows = TimeWindows::new(self.cfg.window_seconds, self.cfg.max_packets);
-                }
                 self.free.push(slot as u32);
                 self.due[slot] = FREE;
                 continue;
@@ -297,7 +298,7 @@ impl FlowTable {
         self.index.clear();
         self.flows.clear();
         self.due.clear();
-        self.queue.clear();
+        self.pending.clear();
         self.free.clear();
     }
 }
