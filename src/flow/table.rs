@@ -373,6 +373,41 @@ mod tests {
     }
 
     #[test]
+    fn idle_flows_swept_and_slots_reused_without_changing_rows() {
+        // Three flows with pauses past the idle timeout: sweeps end them and hand their slots to
+        // later flows; rows and counts equal a run where only packets end flows.
+        let mut pk = Vec::new();
+        for i in 0..300u64 {
+            let f = (i % 3) as u8;
+            let ts = (i as i64 / 30) * 75_000_000 + (i as i64 % 30) * 200_000;
+            pk.push((ts, pkt(1 + f, 1000 + f as u16, 9, 53, i, 60 + i as u32)));
+        }
+        let (plain, plain_stats) = run(&pk);
+        let mut t = FlowTable::new(FlowConfig::new(1.0, 4));
+        let mut swept: Vec<Rec> = Vec::new();
+        let mut sink = |m: &FlowMeta, w: &TimeWindows, r: CloseReason| {
+            swept.push((m.first_index, w.index(), w.current.finish("a", "s", 17, "c").directions, r));
+        };
+        let mut next_sweep = 0;
+        for (ts, p) in &pk {
+            if *ts >= next_sweep {
+                t.sweep(*ts, &mut sink);
+                next_sweep = ts + 30_000_000;
+            }
+            t.push(p, *ts, &mut sink);
+        }
+        // Ten bursts of the same three flows: ten flows each, never more than three slots.
+        assert_eq!((t.stats.flows, t.flows.len()), (30, 3));
+        // Ten bursts of the same three flows: ten flows each, never more than three slots.
+        assert_eq!((t.stats.flows, t.flows.len()), (30, 3));
+        t.finish(&mut sink);
+        swept.sort_by_key(|r| (r.0, r.1));
+        let strip = |v: &[Rec]| v.iter().map(|r| (r.0, r.1, r.2.clone())).collect::<Vec<_>>();
+        assert_eq!(strip(&plain), strip(&swept));
+        assert_eq!((plain_stats.flows, plain_stats.windows), (t.stats.flows, t.stats.windows));
+    }
+
+    #[test]
     fn tcp_retransmissions_counted() {
         let mut s = SeqTrack::default();
         assert!(!s.segment(100, 0, TCP_SYN));
