@@ -135,7 +135,7 @@ pub struct FlowTable {
     pub stats: FlowStats,
 }
 
-/// `due` of a free slot.
+/// `due` of a free slot (a live slot's due time is always higher).
 const FREE: i64 = i64::MIN;
 
 impl FlowTable {
