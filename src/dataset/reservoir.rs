@@ -24,38 +24,21 @@ pub fn hash_str(s: &str) -> u64 {
 
 /// Keeps the `k` items with the smallest `(priority, order)`; `order` breaks ties and is the
 /// output order key.
+///
+/// The heap holds only keys and slot numbers, the items sit in `items`: a replacement then moves
+/// 24 bytes per heap level instead of a whole row, and [`offer_with`](Self::offer_with) can
+/// rebuild the evicted item in place, reusing its allocations.
 #[derive(Debug, Clone)]
 pub struct BottomK<T> {
     k: usize,
-    heap: std::collections::BinaryHeap<Entry<T>>,
+    heap: std::collections::BinaryHeap<((u64, u64), usize)>,
+    items: Vec<T>,
     seen: u64,
-}
-
-#[derive(Debug, Clone)]
-struct Entry<T> {
-    key: (u64, u64),
-    item: T,
-}
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, o: &Self) -> bool {
-        self.key == o.key
-    }
-}
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<T> Ord for Entry<T> {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&o.key)
-    }
 }
 
 impl<T> BottomK<T> {
     pub fn new(k: usize) -> Self {
-        BottomK { k, heap: std::collections::BinaryHeap::new(), seen: 0 }
+        BottomK { k, heap: std::collections::BinaryHeap::new(), items: Vec::new(), seen: 0 }
     }
 
     /// Would an item with this priority be kept right now? Lets callers skip building it.
@@ -64,7 +47,7 @@ impl<T> BottomK<T> {
         if self.k == 0 {
             return false;
         }
-        self.heap.len() < self.k || self.heap.peek().is_some_and(|top| (priority, order) < top.key)
+        self.heap.len() < self.k || self.heap.peek().is_some_and(|top| (priority, order) < top.0)
     }
 
     /// Count an item as seen without offering it (it would not be kept).
@@ -73,17 +56,27 @@ impl<T> BottomK<T> {
     }
 
     pub fn offer(&mut self, priority: u64, order: u64, item: T) {
-        self.seen += 1;
-        self.offer_unseen(priority, order, item);
+        self.offer_with(priority, order, || item, |slot, item| *slot = item());
     }
 
-    fn offer_unseen(&mut self, priority: u64, order: u64, item: T) {
+    /// Offer an item built only if it is kept: by `make` while the sample is not full, else by
+    /// `refill`, which overwrites the evicted item (and may reuse its buffers).
+    pub fn offer_with<M: FnOnce() -> T>(&mut self, priority: u64, order: u64, make: M, refill: impl FnOnce(&mut T, M)) {
+        self.seen += 1;
+        self.insert(priority, order, make, refill);
+    }
+
+    fn insert<M: FnOnce() -> T>(&mut self, priority: u64, order: u64, make: M, refill: impl FnOnce(&mut T, M)) {
         if !self.would_keep(priority, order) {
             return;
         }
-        self.heap.push(Entry { key: (priority, order), item });
-        if self.heap.len() > self.k {
-            self.heap.pop();
+        if self.heap.len() < self.k {
+            self.heap.push(((priority, order), self.items.len()));
+            self.items.push(make());
+        } else if let Some(mut top) = self.heap.peek_mut() {
+            // Sifts down when `top` drops.
+            refill(&mut self.items[top.1], make);
+            top.0 = (priority, order);
         }
     }
 
@@ -99,17 +92,33 @@ impl<T> BottomK<T> {
 
     pub fn merge(&mut self, other: BottomK<T>) {
         self.seen += other.seen;
-        for e in other.heap {
-            self.offer_unseen(e.key.0, e.key.1, e.item);
+        for (key, item) in other.into_entries() {
+            self.insert(key.0, key.1, || item, |slot, item| *slot = item());
         }
+    }
+
+    /// Kept items with their keys, in slot order.
+    fn into_entries(self) -> impl Iterator<Item = ((u64, u64), T)> {
+        let mut keys = vec![(0, 0); self.items.len()];
+        for (key, slot) in self.heap {
+            keys[slot] = key;
+        }
+        keys.into_iter().zip(self.items)
     }
 
     /// Kept items sorted by their `order` key.
     pub fn into_sorted(self) -> Vec<T> {
-        let mut v: Vec<Entry<T>> = self.heap.into_vec();
-        v.sort_by_key(|e| (e.key.1, e.key.0));
-        v.into_iter().map(|e| e.item).collect()
+        // Sort the small (key, slot) entries, not the items (rows are large to move).
+        let mut entries = self.heap.into_vec();
+        entries.sort_by_key(|e| (e.0 .1, e.0 .0));
+        take_in_order(self.items, entries.into_iter().map(|e| e.1))
     }
+}
+
+/// `items` rearranged so that the i-th comes from `items[order[i]]` (`order` a permutation).
+pub fn take_in_order<T>(items: Vec<T>, order: impl IntoIterator<Item = usize>) -> Vec<T> {
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| items[i].take()).collect()
 }
 
 #[cfg(test)]

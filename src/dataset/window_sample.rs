@@ -3,7 +3,7 @@
 //! Each window's identity is (file index, frame index of its flow's first packet, window index);
 //! its bottom-k priority is a keyed hash of that identity, so the sample depends neither on the
 //! order windows close in nor on how flows were sharded.
-use super::reservoir::{priority, BottomK};
+use super::reservoir::{priority, take_in_order, BottomK};
 use crate::features::FlowRow;
 use crate::flow::table::{FlowMeta, WindowSink};
 use crate::flow::windows::{CloseReason, TimeWindows};
@@ -61,8 +61,16 @@ impl WindowSink for WindowSample<'_> {
         }
         let (app, service) =
             label.map(|l| (l.app.as_str(), l.service.as_str())).unwrap_or((self.default_app, self.default_service));
-        let row = w.current.finish(app, service, flow.key.proto, self.capture);
-        self.kept.offer(p, order, (id, row));
+        let (proto, capture) = (flow.key.proto, self.capture);
+        self.kept.offer_with(
+            p,
+            order,
+            || (id, w.current.finish(app, service, proto, capture)),
+            |slot, _| {
+                slot.0 = id;
+                w.current.finish_into(app, service, proto, capture, &mut slot.1);
+            },
+        );
     }
 }
 
@@ -73,7 +81,9 @@ pub fn into_rows(samples: impl IntoIterator<Item = BottomK<(WindowId, FlowRow)>>
         all.merge(s);
     }
     let seen = all.seen();
-    let mut kept = all.into_sorted();
-    kept.sort_by_key(|(id, _)| *id);
-    (kept.into_iter().map(|(_, r)| r).collect(), seen)
+    let kept = all.into_sorted();
+    let mut order: Vec<usize> = (0..kept.len()).collect();
+    order.sort_by_key(|&i| kept[i].0);
+    let rows = take_in_order(kept, order);
+    (rows.into_iter().map(|(_, r)| r).collect(), seen)
 }

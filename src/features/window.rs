@@ -67,13 +67,20 @@ fn median(xs: &mut [f64]) -> Option<f64> {
     Some(if xs.len() % 2 == 1 { xs[m] } else { (xs[m - 1] + xs[m]) / 2.0 })
 }
 
+/// One packet of the window's sequences; the three values live together so that a push
+/// touches one buffer (split into columns only for rows actually built).
+#[derive(Debug, Clone, Copy)]
+struct SeqEntry {
+    len: f32,
+    iat: f32,
+    dir: i8,
+}
+
 /// Accumulates one window's packets.
 #[derive(Debug, Clone)]
 pub struct WindowBuilder {
     max_packets: usize,
-    lengths: Vec<f32>,
-    iats: Vec<f32>,
-    dirs: Vec<i8>,
+    seq: Vec<SeqEntry>,
     first_us: i64,
     last_us: i64,
     packets: u64,
@@ -90,9 +97,7 @@ impl WindowBuilder {
     pub fn new(max_packets: usize) -> Self {
         WindowBuilder {
             max_packets,
-            lengths: Vec::new(),
-            iats: Vec::new(),
-            dirs: Vec::new(),
+            seq: Vec::new(),
             first_us: 0,
             last_us: 0,
             packets: 0,
@@ -136,10 +141,8 @@ impl WindowBuilder {
         self.bytes += len as u64;
         self.len_stats.push(len as f64);
         self.iat_stats.push(iat_ms);
-        if self.lengths.len() < self.max_packets {
-            self.lengths.push(len as f32);
-            self.iats.push(iat_ms as f32);
-            self.dirs.push(if dir > 0 { 1 } else { -1 });
+        if self.seq.len() < self.max_packets {
+            self.seq.push(SeqEntry { len: len as f32, iat: iat_ms as f32, dir: if dir > 0 { 1 } else { -1 } });
         }
     }
 
@@ -153,49 +156,55 @@ impl WindowBuilder {
 
     /// Build the row; labels and protocol come from the caller.
     pub fn finish(&self, app: &str, service: &str, protocol: u8, capture: &str) -> FlowRow {
+        let mut row = FlowRow::default();
+        self.finish_into(app, service, protocol, capture, &mut row);
+        row
+    }
+
+    /// [`finish`](Self::finish) into an existing row, reusing its buffers.
+    pub fn finish_into(&self, app: &str, service: &str, protocol: u8, capture: &str, row: &mut FlowRow) {
         let duration_ms = (self.last_us - self.first_us).max(0) as f64 / 1000.0;
         // FlowCon-X's convention: rates over max(duration, 1 ms).
         let secs = duration_ms.max(1.0) / 1000.0;
-        let rtt = rtt_proxy_ms(&self.iats, &self.dirs);
-        let jitter = jitter_proxy_ms(&self.iats, &self.dirs);
+        row.packet_lengths.clear();
+        row.packet_lengths.extend(self.seq.iter().map(|e| e.len));
+        row.iat_values.clear();
+        row.iat_values.extend(self.seq.iter().map(|e| e.iat));
+        row.directions.clear();
+        row.directions.extend(self.seq.iter().map(|e| e.dir));
+        let rtt = rtt_proxy_ms(&row.iat_values, &row.directions);
+        let jitter = jitter_proxy_ms(&row.iat_values, &row.directions);
         let loss = (self.loss_eligible > 0).then(|| self.loss_events as f64 / self.loss_eligible as f64);
-        FlowRow {
-            app: app.to_string(),
-            service: service.to_string(),
-            condition: condition_label(rtt, jitter, loss).to_string(),
-            packet_lengths: self.lengths.clone(),
-            iat_values: self.iats.clone(),
-            directions: self.dirs.clone(),
-            rtt_ms: rtt,
-            jitter_ms: jitter,
-            loss_rate: loss,
-            total_packets: self.packets as f64,
-            total_fwd_packets: self.fwd as f64,
-            total_backward_packets: (self.packets - self.fwd) as f64,
-            packet_length_mean: self.len_stats.mean(),
-            packet_length_std: self.len_stats.std(),
-            flow_iat_mean: self.iat_stats.mean(),
-            flow_iat_std: self.iat_stats.std(),
-            flow_duration: Some(duration_ms),
-            flow_bytes_per_s: Some(self.bytes as f64 / secs),
-            flow_packets_per_s: Some(self.packets as f64 / secs),
-            protocol,
-            capture: capture.to_string(),
+        for (dst, src) in [
+            (&mut row.app, app),
+            (&mut row.service, service),
+            (&mut row.condition, condition_label(rtt, jitter, loss)),
+            (&mut row.capture, capture),
+        ] {
+            dst.clear();
+            dst.push_str(src);
         }
+        row.rtt_ms = rtt;
+        row.jitter_ms = jitter;
+        row.loss_rate = loss;
+        row.total_packets = self.packets as f64;
+        row.total_fwd_packets = self.fwd as f64;
+        row.total_backward_packets = (self.packets - self.fwd) as f64;
+        row.packet_length_mean = self.len_stats.mean();
+        row.packet_length_std = self.len_stats.std();
+        row.flow_iat_mean = self.iat_stats.mean();
+        row.flow_iat_std = self.iat_stats.std();
+        row.flow_duration = Some(duration_ms);
+        row.flow_bytes_per_s = Some(self.bytes as f64 / secs);
+        row.flow_packets_per_s = Some(self.packets as f64 / secs);
+        row.protocol = protocol;
     }
 
     /// Empty the builder for the next window, keeping allocations.
     pub fn reset(&mut self) {
-        let max = self.max_packets;
-        self.lengths.clear();
-        self.iats.clear();
-        self.dirs.clear();
-        let (l, i, d) =
-            (std::mem::take(&mut self.lengths), std::mem::take(&mut self.iats), std::mem::take(&mut self.dirs));
-        *self = WindowBuilder::new(max);
-        self.lengths = l;
-        self.iats = i;
-        self.dirs = d;
+        let mut seq = std::mem::take(&mut self.seq);
+        seq.clear();
+        *self = WindowBuilder { seq, ..WindowBuilder::new(self.max_packets) };
     }
 }
 

@@ -189,7 +189,8 @@ pub fn scan_sharded<S: WindowSink + Send>(
                         send_failed |= tx.send(Msg::Packets(full)).is_err() || tx.send(Msg::Sweep(now)).is_err();
                     }
                 }
-                let shard = (FlowKey::from_packet(&p).canonical().stable_hash() % n as u64) as usize;
+                let shard =
+                    if n == 1 { 0 } else { (FlowKey::from_packet(&p).canonical().stable_hash() % n as u64) as usize };
                 batches[shard].push(p);
                 if batches[shard].len() == BATCH {
                     let fresh = ret_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));

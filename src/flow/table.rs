@@ -115,48 +115,47 @@ impl FlowStats {
     }
 }
 
-/// Ended flows' window buffers kept for new flows (saves an allocation storm on busy links).
-const POOL: usize = 4096;
-
-fn new_state(cfg: &FlowConfig, pool: &mut Vec<TimeWindows>, p: &Packet) -> FlowState {
-    let windows = match pool.pop() {
-        Some(mut w) => {
-            w.reset();
-            w
-        }
-        None => TimeWindows::new(cfg.window_seconds, cfg.max_packets),
-    };
-    FlowState {
-        meta: FlowMeta { key: FlowKey::from_packet(p), first_index: p.index },
-        last_t: 0,
-        windows,
-        seq: [SeqTrack::default(); 2],
-    }
-}
-
-fn recycle(pool: &mut Vec<TimeWindows>, w: TimeWindows) {
-    if pool.len() < POOL {
-        pool.push(w);
-    }
-}
-
+/// Flows live in slots of a vector, found through a small key → slot index. A slot keeps its
+/// window buffers for the next flow (no allocation storm on busy links); memory then follows the
+/// peak number of flows held. Each live slot has a
+/// due time, the earliest clock time at which a sweep can have work for it: a sweep visits only
+/// the flows due, not the whole table.
 pub struct FlowTable {
     cfg: FlowConfig,
-    map: FxHashMap<FlowKey, FlowState>,
-    pool: Vec<TimeWindows>,
+    index: FxHashMap<FlowKey, u32>,
+    flows: Vec<FlowState>,
+    /// Per slot: the current window's end while it holds packets (it ends before the flow can
+    /// idle out), else the time the flow idles out; [`FREE`] for a free slot.
+    due: Vec<i64>,
+    /// `(due, slot)` for every live slot's current due time, unordered; entries whose slot's due
+    /// has since changed are dropped. A due time lies at most one idle timeout ahead, so a sweep
+    /// sees each entry only a few times: cheaper than keeping a heap ordered.
+    pending: Vec<(i64, u32)>,
+    free: Vec<u32>,
     pub stats: FlowStats,
 }
 
+/// `due` of a free slot (a live slot's due time is always higher).
+const FREE: i64 = i64::MIN;
+
 impl FlowTable {
     pub fn new(cfg: FlowConfig) -> Self {
-        FlowTable { cfg, map: FxHashMap::default(), pool: Vec::new(), stats: FlowStats::default() }
+        FlowTable {
+            cfg,
+            index: FxHashMap::default(),
+            flows: Vec::new(),
+            due: Vec::new(),
+            pending: Vec::new(),
+            free: Vec::new(),
+            stats: FlowStats::default(),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.index.is_empty()
     }
 
     fn close<S: WindowSink>(stats: &mut FlowStats, st: &FlowState, reason: CloseReason, sink: &mut S) {
@@ -166,37 +165,76 @@ impl FlowTable {
         }
     }
 
+    fn start_flow(st: &mut FlowState, p: &Packet) {
+        st.windows.reset();
+        st.meta = FlowMeta { key: FlowKey::from_packet(p), first_index: p.index };
+        st.seq = [SeqTrack::default(); 2];
+    }
+
+    /// A slot for a new flow: a free one (buffers kept) or a fresh one.
+    fn alloc(
+        cfg: &FlowConfig,
+        flows: &mut Vec<FlowState>,
+        due: &mut Vec<i64>,
+        free: &mut Vec<u32>,
+        p: &Packet,
+    ) -> usize {
+        if let Some(slot) = free.pop() {
+            Self::start_flow(&mut flows[slot as usize], p);
+            return slot as usize;
+        }
+        flows.push(FlowState {
+            meta: FlowMeta { key: FlowKey::from_packet(p), first_index: p.index },
+            last_t: 0,
+            windows: TimeWindows::new(cfg.window_seconds, cfg.max_packets),
+            seq: [SeqTrack::default(); 2],
+        });
+        due.push(FREE);
+        flows.len() - 1
+    }
+
+    #[inline]
+    fn set_due(&mut self, slot: usize, due: i64) {
+        if self.due[slot] != due {
+            self.due[slot] = due;
+            self.pending.push((due, slot as u32));
+        }
+    }
+
     /// Add a packet at clock time `t` (≥ every earlier `t`).
     #[inline]
     pub fn push<S: WindowSink>(&mut self, p: &Packet, t: i64, sink: &mut S) {
         let key = FlowKey::from_packet(p);
         let ck = key.canonical();
         let idle = self.cfg.idle_timeout_us;
-        let (cfg, stats, pool, len) = (&self.cfg, &mut self.stats, &mut self.pool, self.map.len() as u64);
-        let st = match self.map.entry(ck) {
+        let len = self.index.len() as u64;
+        let slot = match self.index.entry(ck) {
             Entry::Occupied(e) => {
-                let st = e.into_mut();
+                let slot = *e.get() as usize;
+                let st = &mut self.flows[slot];
                 if t - st.last_t > idle {
-                    Self::close(stats, st, CloseReason::Idle, sink);
+                    Self::close(&mut self.stats, st, CloseReason::Idle, sink);
                     // Same key, new flow: reuse the state's buffers in place.
-                    st.windows.reset();
-                    st.meta = FlowMeta { key: FlowKey::from_packet(p), first_index: p.index };
-                    st.seq = [SeqTrack::default(); 2];
-                    stats.flows += 1;
+                    Self::start_flow(st, p);
+                    self.stats.flows += 1;
                 }
-                st
+                slot
             }
             Entry::Vacant(v) => {
-                stats.flows += 1;
-                stats.peak_flows = stats.peak_flows.max(len + 1);
-                v.insert(new_state(cfg, pool, p))
+                self.stats.flows += 1;
+                self.stats.peak_flows = self.stats.peak_flows.max(len + 1);
+                let slot = Self::alloc(&self.cfg, &mut self.flows, &mut self.due, &mut self.free, p);
+                v.insert(slot as u32);
+                slot
             }
         };
+        let st = &mut self.flows[slot];
         let forward = key.a == st.meta.key.a && key.port_a == st.meta.key.port_a;
         if st.windows.crosses(t) {
             Self::close(&mut self.stats, st, CloseReason::TimeAdvanced, sink);
             st.windows.advance(t);
         }
+        let opens = st.windows.current.is_empty();
         st.windows.push(t, p.ip_len, if forward { 1 } else { -1 });
         if p.proto == TCP {
             let retrans = st.seq[!forward as usize].segment(p.tcp_seq, p.payload_len, p.tcp_flags);
@@ -205,32 +243,63 @@ impl FlowTable {
             }
         }
         st.last_t = t;
+        if opens {
+            let end = st.windows.end_us();
+            self.set_due(slot, end);
+        }
     }
 
     /// At clock `now`: end flows idle past the timeout and close windows that ended before `now`.
     pub fn sweep<S: WindowSink>(&mut self, now: i64, sink: &mut S) {
         let idle = self.cfg.idle_timeout_us;
-        let (stats, pool) = (&mut self.stats, &mut self.pool);
-        self.map.retain(|_, st| {
+        // Take every entry due first: a slot re-queued below at a time <= `now` (possible only
+        // with saturated clock arithmetic) waits for the next sweep.
+        let mut ready = Vec::new();
+        let due_now = &self.due;
+        self.pending.retain(|&(due, slot)| {
+            let current = due_now[slot as usize] == due;
+            if current && due <= now {
+                ready.push(slot as usize);
+            }
+            current && due > now
+        });
+        for slot in ready {
+            let st = &mut self.flows[slot];
+            if self.due[slot] == FREE {
+                continue;
+            }
             if now - st.last_t > idle {
-                Self::close(stats, st, CloseReason::Idle, sink);
-                recycle(pool, std::mem::replace(&mut st.windows, TimeWindows::new(0.0, 0)));
-                return false;
+                Self::close(&mut self.stats, st, CloseReason::Idle, sink);
+                self.index.remove(&st.meta.key.canonical());
+                self.free.push(slot as u32);
+                self.due[slot] = FREE;
+                continue;
             }
             if st.windows.crosses(now) {
-                Self::close(stats, st, CloseReason::TimeAdvanced, sink);
+                Self::close(&mut self.stats, st, CloseReason::TimeAdvanced, sink);
                 st.windows.advance(now);
             }
-            true
-        });
+            let due = if st.windows.current.is_empty() {
+                st.last_t.saturating_add(idle).saturating_add(1)
+            } else {
+                st.windows.end_us()
+            };
+            self.set_due(slot, due);
+        }
     }
 
     /// End of the packet stream: close every open window.
     pub fn finish<S: WindowSink>(&mut self, sink: &mut S) {
-        let stats = &mut self.stats;
-        for (_, st) in self.map.drain() {
-            Self::close(stats, &st, CloseReason::EndOfStream, sink);
+        for (st, &due) in self.flows.iter().zip(&self.due) {
+            if due != FREE {
+                Self::close(&mut self.stats, st, CloseReason::EndOfStream, sink);
+            }
         }
+        self.index.clear();
+        self.flows.clear();
+        self.due.clear();
+        self.pending.clear();
+        self.free.clear();
     }
 }
 
@@ -301,6 +370,41 @@ mod tests {
         swept.sort_by_key(|r| (r.0, r.1));
         let strip = |v: &[Rec]| v.iter().map(|r| (r.0, r.1, r.2.clone())).collect::<Vec<_>>();
         assert_eq!(strip(&plain), strip(&swept));
+    }
+
+    #[test]
+    fn idle_flows_swept_and_slots_reused_without_changing_rows() {
+        // Three flows with pauses past the idle timeout: sweeps end them and hand their slots to
+        // later flows; rows and counts equal a run where only packets end flows.
+        let mut pk = Vec::new();
+        for i in 0..300u64 {
+            let f = (i % 3) as u8;
+            let ts = (i as i64 / 30) * 75_000_000 + (i as i64 % 30) * 200_000;
+            pk.push((ts, pkt(1 + f, 1000 + f as u16, 9, 53, i, 60 + i as u32)));
+        }
+        let (plain, plain_stats) = run(&pk);
+        let mut t = FlowTable::new(FlowConfig::new(1.0, 4));
+        let mut swept: Vec<Rec> = Vec::new();
+        let mut sink = |m: &FlowMeta, w: &TimeWindows, r: CloseReason| {
+            swept.push((m.first_index, w.index(), w.current.finish("a", "s", 17, "c").directions, r));
+        };
+        let mut next_sweep = 0;
+        for (ts, p) in &pk {
+            if *ts >= next_sweep {
+                t.sweep(*ts, &mut sink);
+                next_sweep = ts + 30_000_000;
+            }
+            t.push(p, *ts, &mut sink);
+        }
+        // Ten bursts of the same three flows: ten flows each, never more than three slots.
+        assert_eq!((t.stats.flows, t.flows.len()), (30, 3));
+        // Ten bursts of the same three flows: ten flows each, never more than three slots.
+        assert_eq!((t.stats.flows, t.flows.len()), (30, 3));
+        t.finish(&mut sink);
+        swept.sort_by_key(|r| (r.0, r.1));
+        let strip = |v: &[Rec]| v.iter().map(|r| (r.0, r.1, r.2.clone())).collect::<Vec<_>>();
+        assert_eq!(strip(&plain), strip(&swept));
+        assert_eq!((plain_stats.flows, plain_stats.windows), (t.stats.flows, t.stats.windows));
     }
 
     #[test]

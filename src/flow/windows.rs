@@ -36,6 +36,14 @@ impl TimeWindows {
         self.t0.map(|t0| t0 + self.index * self.width_us)
     }
 
+    /// End (exclusive, µs) of the current window, saturated; `i64::MAX` before the first packet.
+    pub fn end_us(&self) -> i64 {
+        match self.t0 {
+            None => i64::MAX,
+            Some(t0) => t0.saturating_add(self.index.saturating_add(1).saturating_mul(self.width_us)),
+        }
+    }
+
     /// Index of the current window.
     pub fn index(&self) -> i64 {
         self.index

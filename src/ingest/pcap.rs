@@ -224,11 +224,43 @@ impl CaptureReader {
         }
     }
 
+    /// Fast path of [`next_frame`](Self::next_frame) for a legacy pcap record that is wholly in the
+    /// buffer (the bulk of a large trace): the same result without the general parser's dispatch.
+    /// `None` hands every other case (short buffer, corrupt length, other formats) to the parser.
+    /// Returns the frame's fields with its data as a range of the buffer.
+    #[inline]
+    fn next_legacy_buffered(&mut self) -> Option<(u64, i64, u32, u32, std::ops::Range<usize>)> {
+        let Format::Legacy { big_endian, modified: false, nanos, linktype } = self.format else { return None };
+        let avail = &self.buf[self.start..self.end];
+        let h = avail.get(..16)?;
+        let word = |i: usize| {
+            let b = [h[i], h[i + 1], h[i + 2], h[i + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let (ts_sec, frac, caplen, orig_len) = (word(0), word(4), word(8) as usize, word(12));
+        if avail.len() - 16 < caplen {
+            return None;
+        }
+        let frac_us = if nanos { (frac / 1000) as i64 } else { frac as i64 };
+        let data = self.start + 16..self.start + 16 + caplen;
+        self.start = data.end;
+        let index = self.next_index;
+        self.next_index += 1;
+        Some((index, ts_sec as i64 * 1_000_000 + frac_us, linktype, orig_len, data))
+    }
+
     /// The next packet record, `Ok(None)` at the end (check [`stop`](Self::stop) for a truncated
     /// or corrupt tail). `Err` only for I/O errors.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>> {
         if self.stop.is_some() {
             return Ok(None);
+        }
+        if let Some((index, ts_us, linktype, orig_len, data)) = self.next_legacy_buffered() {
+            return Ok(Some(Frame { index, ts_us, linktype, orig_len, data: &self.buf[data] }));
         }
         loop {
             let avail = &self.buf[self.start..self.end];
