@@ -23,8 +23,9 @@ pub fn version_line() -> String {
 }
 
 /// End the process now, after flushing stdout and stderr, without running the C++ static
-/// destructors of the linked libtorch (they take about 0.1 s at every exit). Only for commands
-/// that never touched libtorch and whose work is done (output committed, summary printed).
+/// destructors of the linked libtorch (they take about 0.1 s at every exit) or freeing what the
+/// command still holds. Only for commands that never touched libtorch and whose work is done
+/// (output committed, summary printed).
 pub fn exit_without_destructors(code: i32) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();

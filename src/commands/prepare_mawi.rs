@@ -142,8 +142,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     out.commit()?;
 
     eprint!("{}", summary(&total, not_captures, seen, rows.len(), labels.as_ref().map(|l| (l, labelled))));
-    // Everything is written: skip freeing the rows and libtorch's exit-time destructors.
-    crate::runtime::exit_without_destructors(0)
+    Ok(())
 }
 
 /// Capture files of the input: the file itself, or every regular file of the folder (sorted).
