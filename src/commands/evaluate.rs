@@ -63,7 +63,8 @@ pub fn print_summary(m: &Metrics) {
         eprintln!("      raw-feature k-NN baseline: {:.2}%", b.raw_knn_accuracy.unwrap_or(f64::NAN) * 100.0);
     }
     if let Some(o) = &m.open_set {
-        eprintln!("      open set: AUROC {:?}, threshold {:?}", o.auroc, o.threshold);
+        let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+        eprintln!("      open set: AUROC {}, threshold {}", show(o.auroc), show(o.threshold));
     }
     if let (Some(l), Some(t)) = (&m.latency_end_to_end, &m.throughput) {
         eprintln!(
