@@ -13,10 +13,8 @@ CSV="${2:-../shared/data/processed/fiveg_flows.csv}"
 THREADS="${3:-$(nproc)}"
 DEVICE="${4:-cpu}"
 [ -f "$CK/checkpoint.json" ] || { echo "no checkpoint at $CK (train one first: flowconx train --output-dir $CK ...)" >&2; exit 1; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-bash scripts/setup-libtorch.sh
-cargo build --release --quiet
-BIN="${FLOWCONX_BIN:-$CARGO_TARGET_DIR/release/flowconx}"
+. scripts/lib.sh
+build_release
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 echo "binary: $BIN  checkpoint: $CK  rows: $CSV  threads: $THREADS  device: $DEVICE  cpu: $(nproc) cores"

@@ -10,14 +10,13 @@ COPIES=${1:-70}
 WORK=${2:-/tmp/flowconx-bench-mawi}
 SRC=../shared/data/pcap/ndpi_ether_merged.pcap
 [ -f "$SRC" ] || { echo "bench-mawi: $SRC not found" >&2; exit 1; }
-cargo build --release --quiet --bin flowconx --example replay_pcap
-TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/flowconx
+. scripts/lib.sh
+build_release --example replay_pcap
 mkdir -p "$WORK"
 FULL=$WORK/replay_full.pcap
 SNAP=$WORK/replay_snap96.pcap
 if [ ! -s "$FULL" ] || [ ! -s "$SNAP" ] || [ "$(cat "$WORK/copies" 2>/dev/null)" != "$COPIES" ]; then
-  "$TARGET/release/examples/replay_pcap" "$SRC" "$FULL" "$SNAP" "$COPIES" 96
+  "$CARGO_TARGET_DIR/release/examples/replay_pcap" "$SRC" "$FULL" "$SNAP" "$COPIES" 96
   echo "$COPIES" > "$WORK/copies"
 fi
 now() { date +%s.%N; }

@@ -13,9 +13,8 @@ BENCH_DIR="${BENCH_DIR:-${FLOWCONX_CACHE:-$HOME/.cache/flowconx}/bench}"
 CESNET_FILES="${CESNET_FILES:-4}"
 CESNET_MB_PER_FILE="${CESNET_MB_PER_FILE:-750}"
 FIVEG_MB="${FIVEG_MB:-600}"
-bash scripts/setup-libtorch.sh
-cargo build --release --quiet
-BIN="${CARGO_TARGET_DIR:-target}/release/flowconx"
+. scripts/lib.sh
+build_release
 
 ces="$BENCH_DIR/cesnet-${CESNET_FILES}x${CESNET_MB_PER_FILE}"
 fiveg="$BENCH_DIR/5g-${FIVEG_MB}"

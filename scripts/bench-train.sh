@@ -8,9 +8,7 @@ CSV="${1:-../shared/data/processed/fiveg_flows.csv}"
 [ -f "$CSV" ] || CSV=data/samples/processed/fiveg_flows_sample.csv
 THREADS="${2:-$(nproc)}"
 STEPS="${3:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-bash scripts/setup-libtorch.sh
-cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/flowconx"
+. scripts/lib.sh
+build_release
 echo "binary: $BIN  rows: $CSV"
 "$BIN" bench-train --csv "$CSV" --batch-size 256 --steps "$STEPS" --threads "$THREADS" --device cpu

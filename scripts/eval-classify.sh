@@ -15,9 +15,8 @@ MEDIA_PKTS="${MEDIA_PKTS:-100}"
 DATA=../shared/data/pcap
 [ -f "$CK/checkpoint.json" ] || { echo "no checkpoint at $CK" >&2; exit 1; }
 [ -d "$DATA/ndpi" ] || { echo "no $DATA/ndpi (shared data missing)" >&2; exit 1; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --quiet
-BIN="${FLOWCONX_BIN:-$CARGO_TARGET_DIR/debug/flowconx}"
+. scripts/lib.sh
+build_release
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 

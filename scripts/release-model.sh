@@ -11,9 +11,8 @@ SHARED="${SHARED:-../shared/data}"
 DATA="$SHARED/processed/fiveg_flows.csv"
 BACKGROUND="$SHARED/processed/flowconx_mawi_robustness_background.csv"
 OUT="${OUT:-outputs/release}"
-bash scripts/setup-libtorch.sh
-cargo build --release --quiet
-BIN="${CARGO_TARGET_DIR:-target}/release/flowconx"
+. scripts/lib.sh
+build_release
 # 30 epochs at lr 1e-3: FlowCon-X's defaults (12 epochs, 3e-4) under-train the small model on
 # 1.5k rows (k-NN 66% vs 73% on the capture split).
 for split in capture random; do
