@@ -135,10 +135,7 @@ fn folder_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
-    if let Some(t) = cfg.threads {
-        tch::set_num_threads(t as i32);
-        crate::infer::set_rayon_threads(t);
-    }
+    crate::infer::set_threads(cfg.threads);
     if !(cfg.window_seconds > 0.0) {
         anyhow::bail!("--window-seconds must be > 0");
     }

@@ -19,10 +19,7 @@ pub struct Config {
 }
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
-    if let Some(t) = cfg.threads {
-        tch::set_num_threads(t as i32);
-        crate::infer::set_rayon_threads(t);
-    }
+    crate::infer::set_threads(cfg.threads);
     let model = LoadedModel::load(&cfg.checkpoint, cfg.device.resolve()?, cfg.engine)?;
     let rows = load_rows(&cfg.load)?;
     let bar = crate::progress::count_bar(rows.len() as u64, "rows", cfg.quiet);

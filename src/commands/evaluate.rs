@@ -23,10 +23,7 @@ pub struct Config {
 }
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
-    if let Some(t) = cfg.threads {
-        tch::set_num_threads(t as i32);
-        crate::infer::set_rayon_threads(t);
-    }
+    crate::infer::set_threads(cfg.threads);
     let device = cfg.device.resolve()?;
     let engine = Engine::load(&cfg.checkpoint, device, cfg.eval.engine)?;
     let rows = load_rows(&cfg.load)?;

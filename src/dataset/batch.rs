@@ -1,6 +1,6 @@
 //! Rows → one batch of tensors (features normalised with the training statistics).
 use super::labels::LabelMaps;
-use super::tensorize::{row_features, FeatureConfig, Normalizer, COND_FEATURES, PACKET_FEATURES};
+use super::tensorize::{FeatureConfig, Normalizer, COND_FEATURES, PACKET_FEATURES};
 use crate::features::schema::FlowRow;
 use rayon::prelude::*;
 use tch::{Device, Tensor};
@@ -28,14 +28,7 @@ impl Batch {
     ) -> Batch {
         let b = rows.len() as i64;
         let (p, t) = (feat.max_packets as i64, feat.time_bins as i64);
-        let feats: Vec<_> = rows
-            .par_iter()
-            .map(|r| {
-                let mut f = row_features(r, feat);
-                norm.apply(&mut f);
-                f
-            })
-            .collect();
+        let feats: Vec<_> = rows.par_iter().map(|r| norm.features(r, feat)).collect();
         let mut packets = Vec::with_capacity(feats.len() * feat.max_packets * PACKET_FEATURES);
         let mut mask = Vec::with_capacity(feats.len() * feat.max_packets);
         let mut cond = Vec::with_capacity(feats.len() * feat.time_bins * COND_FEATURES);

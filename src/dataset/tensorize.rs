@@ -189,6 +189,13 @@ impl Normalizer {
         Normalizer { packet_mean, packet_std, cond_mean, cond_std }
     }
 
+    /// The model inputs of `row`: its features, normalised.
+    pub fn features(&self, row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
+        let mut f = row_features(row, cfg);
+        self.apply(&mut f);
+        f
+    }
+
     /// Normalise in place; padding stays 0 and absent measurements stay 0.
     pub fn apply(&self, f: &mut RowFeatures) {
         for (i, m) in f.mask.iter().enumerate() {

@@ -80,7 +80,7 @@ impl Engine {
     }
 
     fn inputs(&self) -> Inputs<'_> {
-        Inputs { cfg: &self.meta.model, norm: &self.meta.normalizer, labels: &self.meta.labels }
+        Inputs::of(&self.meta)
     }
 
     /// Unit-length `z_flow` of `rows`, in order.

@@ -3,11 +3,11 @@
 use super::{EngineChoice, HostModel};
 use crate::dataset::batch::Batch;
 use crate::dataset::labels::LabelMaps;
-use crate::dataset::tensorize::{row_features, Normalizer, RowFeatures};
+use crate::dataset::tensorize::{Normalizer, RowFeatures};
 use crate::error::Result;
 use crate::features::schema::FlowRow;
 use crate::model::{FlowConX, ModelConfig};
-use crate::train::checkpoint::{embed_with, EmbeddingMatrix, Embeddings};
+use crate::train::checkpoint::{embed_with, CheckpointMeta, EmbeddingMatrix, Embeddings};
 use tch::{nn, Device};
 
 // One per loaded model: the variants' sizes do not matter.
@@ -31,6 +31,13 @@ pub struct Inputs<'a> {
     pub cfg: &'a ModelConfig,
     pub norm: &'a Normalizer,
     pub labels: &'a LabelMaps,
+}
+
+impl<'a> Inputs<'a> {
+    /// The checkpoint's feature config, normaliser and label maps.
+    pub fn of(meta: &'a CheckpointMeta) -> Self {
+        Inputs { cfg: &meta.model, norm: &meta.normalizer, labels: &meta.labels }
+    }
 }
 
 impl Backend {
@@ -72,15 +79,7 @@ impl Backend {
             Backend::Tch { device, .. } => {
                 Prepared::Tch(Batch::build(rows, &inp.cfg.features, inp.norm, inp.labels, *device))
             }
-            Backend::Host(_) => Prepared::Host(
-                rows.iter()
-                    .map(|r| {
-                        let mut f = row_features(r, &inp.cfg.features);
-                        inp.norm.apply(&mut f);
-                        f
-                    })
-                    .collect(),
-            ),
+            Backend::Host(_) => Prepared::Host(rows.iter().map(|r| inp.norm.features(r, &inp.cfg.features)).collect()),
         }
     }
 

@@ -19,7 +19,7 @@ pub mod pooling;
 pub mod transformer;
 pub mod weights;
 
-use crate::dataset::tensorize::{row_features, Normalizer, RowFeatures, COND_FEATURES, PACKET_FEATURES};
+use crate::dataset::tensorize::{Normalizer, RowFeatures, COND_FEATURES, PACKET_FEATURES};
 use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
 use crate::model::ModelConfig;
@@ -50,10 +50,13 @@ impl EngineChoice {
     }
 }
 
-/// `--threads` for the host engine: the global rayon pool its batches run on. A pool already
-/// built (a second call in one process) is kept.
-pub fn set_rayon_threads(n: usize) {
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+/// `--threads` of the inference commands: libtorch's intra-op threads and the global rayon pool
+/// the host engine's batches run on. A pool already built (a second call in one process) is kept.
+pub fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads {
+        tch::set_num_threads(n as i32);
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
 }
 
 thread_local! {
@@ -129,11 +132,7 @@ impl HostModel {
     /// Rows → features (normalised with `norm`) → embeddings, in order; features are built
     /// inside each flow's task.
     pub fn embed_rows(&self, rows: &[&FlowRow], norm: &Normalizer) -> Embeddings {
-        self.run(rows.len(), |i, out, s| {
-            let mut f = row_features(rows[i], &self.cfg.features);
-            norm.apply(&mut f);
-            self.forward_flow(&f, out, s)
-        })
+        self.run(rows.len(), |i, out, s| self.forward_flow(&norm.features(rows[i], &self.cfg.features), out, s))
     }
 
     fn run(&self, n: usize, flow: impl Fn(usize, FlowOut<'_>, &mut Scratch) + Sync) -> Embeddings {
@@ -262,14 +261,7 @@ mod tests {
             assert_eq!(single.z_net.data, one.z_net.row(i));
         }
         // Prepared features give the same result as rows.
-        let feats: Vec<RowFeatures> = refs
-            .iter()
-            .map(|r| {
-                let mut f = row_features(r, &cfg.features);
-                norm.apply(&mut f);
-                f
-            })
-            .collect();
+        let feats: Vec<RowFeatures> = refs.iter().map(|r| norm.features(r, &cfg.features)).collect();
         assert!(host.forward(&feats) == one);
     }
 

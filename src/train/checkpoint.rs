@@ -227,8 +227,7 @@ impl LoadedModel {
 
     pub fn embed(&self, rows: &[FlowRow], batch: usize) -> Result<Embeddings> {
         let refs: Vec<&FlowRow> = rows.iter().collect();
-        let inp = Inputs { cfg: &self.meta.model, norm: &self.meta.normalizer, labels: &self.meta.labels };
-        self.backend.embed(inp, &refs, batch)
+        self.backend.embed(Inputs::of(&self.meta), &refs, batch)
     }
 
     pub fn embed_augmented(&self, rows: &[FlowRow], batch: usize, seed: u64) -> Result<Embeddings> {
