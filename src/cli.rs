@@ -142,7 +142,7 @@ pub enum SplitArg {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ModelSizeArg {
-    /// Default: 64 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d embeddings
+    /// Default: 32 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d embeddings
     Small,
     /// FlowCon-X's dimensions: 128 packets, hidden 192, 6 heads, 3 conv blocks, BiGRU 2x64, 256-d
     Seed,

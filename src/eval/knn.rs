@@ -6,8 +6,9 @@ use super::matrix::Matrix;
 use crate::infer::matmul::Packed;
 use rayon::prelude::*;
 
-/// Queries per block: one `BLOCK × n_ref` score buffer stays in cache-friendly size.
-const BLOCK: usize = 256;
+/// Queries per block: one `BLOCK × n_ref` score buffer stays in cache-friendly size, and a
+/// batch of 256 verdicts still spreads over 4 rayon tasks.
+const BLOCK: usize = 64;
 
 /// Reference rows with their labels. Scores are `q · r + bias_r`: cosine on unit vectors
 /// (bias 0), or minus half the squared Euclidean distance up to a per-query constant

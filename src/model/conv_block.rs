@@ -1,5 +1,6 @@
 //! Temporal conv block: layer norm → depthwise 1-D conv → pointwise conv to 2·H → GLU gate →
 //! dropout → residual. Padding is zeroed before the conv so it never leaks into real packets.
+use super::dropout::dropout;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -35,6 +36,6 @@ impl GatedConvBlock {
         let m = mask.to_kind(Kind::Float).unsqueeze(-1);
         let y = (xs.apply(&self.norm) * &m).transpose(1, 2);
         let y = y.apply(&self.depthwise).apply(&self.pointwise).glu(1).transpose(1, 2);
-        (xs + y.dropout(self.dropout, train)) * m
+        (xs + dropout(&y, self.dropout, train)) * m
     }
 }

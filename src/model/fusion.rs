@@ -2,6 +2,7 @@
 //! mean-pooled over real packets and concatenated with `z_app`, goes through an MLP →
 //! L2-normalised `z_flow`, the embedding used for k-NN / classification.
 use super::attention::{self, MultiHeadAttention};
+use super::dropout::dropout;
 use super::pooling::{l2_normalize, masked_mean};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
@@ -49,10 +50,8 @@ impl ContextFusion {
         let (_b, _p, _h) = tokens.size3().expect("tokens [B, P, H]");
         let ctx = (tokens + self.cross.forward_t(tokens, cond_tokens, None, train)).apply(&self.norm);
         let pooled = masked_mean(&ctx, mask);
-        let h = Tensor::cat(&[pooled, z_app.shallow_clone()], 1)
-            .apply(&self.mlp1)
-            .gelu("none")
-            .dropout(self.dropout, train);
+        let h = Tensor::cat(&[pooled, z_app.shallow_clone()], 1).apply(&self.mlp1).gelu("none");
+        let h = dropout(&h, self.dropout, train);
         l2_normalize(&h.apply(&self.mlp2))
     }
 }

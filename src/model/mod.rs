@@ -4,6 +4,7 @@ pub mod adversary;
 pub mod app_encoder;
 pub mod attention;
 pub mod conv_block;
+pub mod dropout;
 pub mod fusion;
 pub mod net_encoder;
 pub mod pooling;
@@ -19,7 +20,7 @@ use tch::{nn, Tensor};
 pub enum ModelSize {
     /// FlowCon-X's dimensions: 128 packets, hidden 192, 6 heads, 3 conv blocks, 1 layer, BiGRU 2×64, 256-d.
     Seed,
-    /// The default: 64 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d.
+    /// The default: 32 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d.
     Small,
 }
 
@@ -48,7 +49,7 @@ impl ModelConfig {
         // (packets, hidden, heads, conv blocks, layers, gru hidden, gru layers, embedding)
         let (p, h, heads, convs, layers, g, gl, e) = match size {
             ModelSize::Seed => (128, 192, 6, 3, 1, 64, 2, 256),
-            ModelSize::Small => (64, 64, 4, 2, 1, 32, 1, 64),
+            ModelSize::Small => (32, 64, 4, 2, 1, 32, 1, 64),
         };
         let dropout = 0.1;
         ModelConfig {

@@ -1,5 +1,6 @@
 //! Pre-norm Transformer encoder layer with a key-padding mask.
 use super::attention::{self, MultiHeadAttention};
+use super::dropout::dropout;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
@@ -39,8 +40,8 @@ impl EncoderLayer {
     pub fn forward_t(&self, xs: &Tensor, mask: &Tensor, train: bool) -> Tensor {
         let (_b, _l, _h) = xs.size3().expect("xs [B, L, H]");
         let y = xs.apply(&self.norm1);
-        let xs = xs + self.attn.forward_t(&y, &y, Some(mask), train).dropout(self.dropout, train);
-        let y = xs.apply(&self.norm2).apply(&self.ff1).gelu("none").dropout(self.dropout, train).apply(&self.ff2);
-        &xs + y.dropout(self.dropout, train)
+        let xs = xs + dropout(&self.attn.forward_t(&y, &y, Some(mask), train), self.dropout, train);
+        let y = dropout(&xs.apply(&self.norm2).apply(&self.ff1).gelu("none"), self.dropout, train).apply(&self.ff2);
+        &xs + dropout(&y, self.dropout, train)
     }
 }
