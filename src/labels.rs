@@ -303,25 +303,15 @@ mod tests {
         .unwrap();
         let l = FlowLabels::load(&nd).unwrap();
         assert_eq!((l.len(), l.unlabelled, l.invalid), (3, 1, 1));
-        let k = crate::flow::key::FlowKey::from_endpoints(
-            6,
-            "1.2.3.4".parse().unwrap(),
-            443,
-            "10.0.0.1".parse().unwrap(),
-            5000,
-        )
-        .unwrap();
+        // TCP 1.2.3.4:443 ↔ 10.0.0.1:`port`
+        let tls = |port: u16| {
+            let (server, client) = ("1.2.3.4".parse().unwrap(), "10.0.0.1".parse().unwrap());
+            crate::flow::key::FlowKey::from_endpoints(6, server, 443, client, port).unwrap()
+        };
+        let k = tls(5000);
         assert_eq!(l.get("a.pcap", &k).unwrap(), &FlowLabel { app: "zoom".into(), service: "conferencing".into() });
         assert!(l.get("b.pcap", &k).is_none());
-        let k2 = crate::flow::key::FlowKey::from_endpoints(
-            6,
-            "1.2.3.4".parse().unwrap(),
-            443,
-            "10.0.0.1".parse().unwrap(),
-            5001,
-        )
-        .unwrap();
-        assert_eq!(l.get("a.pcap", &k2).unwrap().service, "streaming");
+        assert_eq!(l.get("a.pcap", &tls(5001)).unwrap().service, "streaming");
 
         let simple = dir.path().join("s.csv");
         std::fs::write(

@@ -62,22 +62,16 @@ fn prepare_5g_all_shared_captures() {
 #[test]
 fn prepare_5g_rows_are_consistent() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("w.csv");
     let input = samples().join("5g");
-    ok(&run(&[
-        "prepare-5g",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--window-seconds",
-        "2",
-        "--max-packets",
-        "16",
-        "--chunk-rows",
-        "7",
-        "--quiet",
-    ]));
+    // 2-s windows, 16 packets per row, plus `extra` flags.
+    let prepare = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["prepare-5g", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()];
+        args.extend(["--window-seconds", "2", "--max-packets", "16", "--quiet"]);
+        args.extend(extra);
+        ok(&run(&args));
+    };
+    let out = dir.path().join("w.csv");
+    prepare(&out, &["--chunk-rows", "7"]);
     let rows = flowconx::features::schema::read_rows(&out).unwrap();
     assert!(!rows.is_empty());
     for r in &rows {
@@ -90,18 +84,7 @@ fn prepare_5g_rows_are_consistent() {
     }
     // The chunk size changes memory use, never the rows.
     let out2 = dir.path().join("w2.csv");
-    ok(&run(&[
-        "prepare-5g",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out2.to_str().unwrap(),
-        "--window-seconds",
-        "2",
-        "--max-packets",
-        "16",
-        "--quiet",
-    ]));
+    prepare(&out2, &[]);
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
 }
 

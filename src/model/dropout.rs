@@ -1,8 +1,8 @@
 //! Dropout with a parallel mask on CPU. libtorch's CPU `bernoulli_` draws every element serially
 //! from one generator lock (about a fifth of a `small` training step on 2 cores); here each call
-//! draws one 64-bit key from libtorch's generator — so `tch::manual_seed` still fixes every mask —
-//! and the mask is a counter-based hash of (key, element index), filled by rayon. The result does
-//! not depend on the thread count. Other devices keep libtorch's dropout.
+//! draws a 64-bit key (two 32-bit words) from libtorch's generator — so `tch::manual_seed` still
+//! fixes every mask — and the mask is a counter-based hash of (key, element index), filled by
+//! rayon. The result does not depend on the thread count. Other devices keep libtorch's dropout.
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
@@ -22,7 +22,7 @@ pub fn dropout(xs: &Tensor, p: f64, train: bool) -> Tensor {
 }
 
 /// A `[shape]` float mask: `1 / (1 − p)` where kept, 0 where dropped.
-pub fn keep_mask(shape: &[i64], p: f64) -> Tensor {
+fn keep_mask(shape: &[i64], p: f64) -> Tensor {
     let key = Tensor::randint(i64::MAX, [2], (Kind::Int64, Device::Cpu));
     let (k0, k1) = (key.int64_value(&[0]) as u32, key.int64_value(&[1]) as u32);
     let numel: i64 = shape.iter().product();

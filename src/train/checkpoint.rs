@@ -257,16 +257,6 @@ impl LoadedModel {
 }
 
 /// Eval-mode embeddings of `rows`, in order, `batch` rows at a time.
-pub fn embed_rows(
-    model: &FlowConX,
-    meta: &CheckpointMeta,
-    rows: &[&FlowRow],
-    batch: usize,
-    device: Device,
-) -> Result<Embeddings> {
-    embed_with(model, &meta.model, &meta.normalizer, &meta.labels, rows, batch, device)
-}
-
 pub fn embed_with(
     model: &FlowConX,
     cfg: &ModelConfig,
