@@ -206,7 +206,7 @@ mod tests {
         let host = HostModel::from_varstore(vs, cfg).unwrap();
         let got = host.embed_rows(&refs, norm);
         let d = diff(&got.z_flow, &want.z_flow).max(diff(&got.z_app, &want.z_app)).max(diff(&got.z_net, &want.z_net));
-        eprintln!("{:?}: host vs tch max abs diff {d:e} over {} rows", cfg.size, rows.len());
+        eprintln!("{:?}: host vs tch max diff {d:e} over {} rows", cfg.size, rows.len());
         d
     }
 
