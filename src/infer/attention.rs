@@ -1,7 +1,7 @@
 //! Multi-head attention (`model::attention`): per head `softmax(q kᵀ / √dh) v` over the kept
 //! keys, heads concatenated, output projection. Scores and the weighted sum are sgemm calls on
 //! strided views of the projected q / kv buffers (no per-head copies).
-use super::ops::{gemm, masked_softmax, Linear, Scratch};
+use super::ops::{masked_softmax, Linear, Scratch};
 use super::weights::Weights;
 use crate::error::Result;
 use crate::model::attention::Config;
@@ -45,22 +45,26 @@ impl MultiHeadAttention {
         let key_keep = key_keep.filter(|k| k[..lk].iter().any(|&v| v <= 0.0));
         let mut q = s.take(lq * d);
         self.q.forward(query, lq, &mut q);
-        // kv row: [k (heads × dh) | v (heads × dh)], as the `view([b, lk, 2, h, dh])` in tch.
+        // Scaling q once equals scaling every score.
+        let scale = 1.0 / (dh as f32).sqrt();
+        q.iter_mut().for_each(|v| *v *= scale);
         let mut kv = s.take(lk * 2 * d);
         self.kv.forward(kv_in, lk, &mut kv);
         let mut scores = s.take(lq * lk);
         let mut att = s.take(lq * d);
-        let scale = 1.0 / (dh as f32).sqrt();
+        // Each head's Kᵀ [dh, lk] and V [lk, dh] packed for the matmul kernel.
+        let (mut kt, mut vp) = (s.take_packed(), s.take_packed());
         for head in 0..h {
-            let (qh, kh, vh) = (&q[head * dh..], &kv[head * dh..], &kv[d + head * dh..]);
-            // scores[lq × lk] = q_h [lq × dh] · k_hᵀ [dh × lk]
-            gemm(lq, dh, lk, scale, qh, (d, 1), kh, (1, 2 * d), 0.0, &mut scores, lk);
+            kt.pack_strided(&kv[head * dh..], dh, lk, (1, 2 * d));
+            kt.matmul_into(&q[head * dh..], d, lq, None, &mut scores, lk);
             for row in scores.chunks_exact_mut(lk) {
                 masked_softmax(row, key_keep);
             }
-            // att[:, head] = p [lq × lk] · v_h [lk × dh]
-            gemm(lq, lk, dh, 1.0, &scores, (lk, 1), vh, (2 * d, 1), 0.0, &mut att[head * dh..], d);
+            vp.pack_strided(&kv[d + head * dh..], lk, dh, (2 * d, 1));
+            vp.matmul_into(&scores, lk, lq, None, &mut att[head * dh..], d);
         }
+        s.give_packed(vp);
+        s.give_packed(kt);
         self.out.forward(&att, lq, out);
         s.give(att);
         s.give(scores);

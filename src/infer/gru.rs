@@ -1,7 +1,8 @@
 //! Bidirectional multi-layer GRU (torch `nn::gru`, batch-first, eval mode), one sequence at a time.
-//! Gates in torch's order (r, z, n): the input projections of all steps are one sgemm, the
-//! recurrent mat-vec runs per step on the transposed `W_hh` (contiguous rows, vectorisable).
-use super::math::{matvec_t, sigmoid, simd_fn, tanh};
+//! Gates in torch's order (r, z, n): the input projections of all steps are one matmul, the
+//! recurrent mat-vec runs per step on the packed `W_hhᵀ`.
+use super::math::{sigmoid, simd_fn, tanh};
+use super::matmul::Packed;
 use super::ops::{Linear, Scratch};
 use super::weights::Weights;
 use crate::error::Result;
@@ -11,7 +12,8 @@ struct Direction {
     /// `W_ih`, `b_ih`: input → 3·hidden gates.
     input: Linear,
     /// `W_hh` transposed to `[hidden, 3·hidden]`.
-    whh_t: Vec<f32>,
+    /// `W_hhᵀ [hidden, 3·hidden]`, packed: the per-step mat-vec runs on the matmul kernel.
+    whh: Packed,
     bhh: Vec<f32>,
 }
 
@@ -33,7 +35,7 @@ impl Gru {
             let bih = w.get(&name("bias_ih"), g)?;
             Ok(Direction {
                 input: Linear::from_parts(&wih, bih, din, g),
-                whh_t: super::ops::transpose(&w.get(&name("weight_hh"), g * hidden)?, g, hidden),
+                whh: Packed::new(&super::ops::transpose(&w.get(&name("weight_hh"), g * hidden)?, g, hidden), hidden, g),
                 bhh: w.get(&name("bias_hh"), g)?,
             })
         };
@@ -64,7 +66,7 @@ impl Gru {
                 h.iter_mut().for_each(|v| *v = 0.0);
                 for step in 0..steps {
                     let t = if d == 0 { step } else { steps - 1 - step };
-                    matvec_t(&h, &dir.whh_t, &dir.bhh, &mut gh);
+                    dir.whh.matmul(&h, hd, 1, &dir.bhh, &mut gh);
                     update(&gi[t * g..(t + 1) * g], &gh, &mut h);
                     out[t * 2 * hd + d * hd..t * 2 * hd + (d + 1) * hd].copy_from_slice(&h);
                 }

@@ -172,19 +172,6 @@ simd_fn! {
     }
 }
 
-simd_fn! {
-    /// `y = b + x · Wᵀ` for one vector `x`, with `W` stored transposed (`wt` rows of `y.len()`).
-    pub fn matvec_t(x: &[f32], wt: &[f32], b: &[f32], y: &mut [f32]) {
-        y.copy_from_slice(b);
-        let n = y.len();
-        for (&xk, w) in x.iter().zip(wt.chunks_exact(n)) {
-            for (o, &w) in y.iter_mut().zip(w) {
-                *o += xk * w;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

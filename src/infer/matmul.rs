@@ -1,16 +1,16 @@
-//! `x · W + b` with `W` packed once at load into 16-column panels, so a product with few rows
-//! (a flow has tens of tokens) pays no per-call packing (matrixmultiply packs both operands on
-//! every call). Register-blocked: 4 rows × 16 columns of accumulators, `k` in order.
+//! `x · W + b` with `W` packed into 16-column panels, so a product with few rows (a flow has tens
+//! of tokens) pays no per-call packing (matrixmultiply packs both operands on every call).
+//! Register-blocked: R rows × P panels of accumulators, `k` in order. An FMA's latency is about
+//! four of its issue slots, so a block needs ~8 independent accumulators to keep both FMA units
+//! busy: 4 rows × 1 panel, or for a flow's last 1–3 rows (and single vectors) 1–3 rows × 2–4
+//! panels — a lone row with 2 accumulators would run at a quarter of the speed.
 
 /// Columns per panel: two AVX registers.
 pub const NR: usize = 16;
-/// Rows per register block (4 × 2 accumulators + 2 weight vectors + 1 broadcast of 16 registers).
-#[cfg(target_arch = "x86_64")]
-const MR: usize = 4;
 
 /// `W [k, n]` (row-major, i.e. a torch weight transposed) as `ceil(n/16)` panels of `[k, 16]`,
 /// zero-padded past column `n`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Packed {
     panels: Vec<f32>,
     pub k: usize,
@@ -19,90 +19,175 @@ pub struct Packed {
 
 impl Packed {
     pub fn new(w: &[f32], k: usize, n: usize) -> Self {
+        let mut p = Packed::default();
+        p.pack_strided(w, k, n, (n, 1));
+        p
+    }
+
+    /// Re-pack in place (buffer reused) from `w`, whose element `[kk, j]` is at
+    /// `w[kk · rs + j · cs]`: a per-call operand such as an attention head's keys or values.
+    pub fn pack_strided(&mut self, w: &[f32], k: usize, n: usize, (rs, cs): (usize, usize)) {
         let np = n.div_ceil(NR);
-        let mut panels = vec![0f32; np * k * NR];
+        self.panels.clear();
+        self.panels.resize(np * k * NR, 0.0);
         for p in 0..np {
             for kk in 0..k {
-                for j in 0..NR.min(n - p * NR) {
-                    panels[(p * k + kk) * NR + j] = w[kk * n + p * NR + j];
+                let dst = &mut self.panels[(p * k + kk) * NR..][..NR.min(n - p * NR)];
+                for (j, d) in dst.iter_mut().enumerate() {
+                    *d = w[kk * rs + (p * NR + j) * cs];
                 }
             }
         }
-        Packed { panels, k, n }
+        (self.k, self.n) = (k, n);
     }
 
     /// `out[r] = bias + x[r] · W` for `rows` rows of `x` (`x_stride` apart); `out` rows are `n` wide.
     pub fn matmul(&self, x: &[f32], x_stride: usize, rows: usize, bias: &[f32], out: &mut [f32]) {
-        assert!(rows == 0 || (rows - 1) * x_stride + self.k <= x.len(), "matmul: x too short");
-        assert!(out.len() >= rows * self.n && bias.len() == self.n, "matmul: out / bias size");
+        assert!(bias.len() == self.n, "matmul: bias size");
+        self.matmul_into(x, x_stride, rows, Some(bias), out, self.n)
+    }
+
+    /// `out[r · out_stride ..][..n] = bias + x[r] · W` (no bias when `None`).
+    pub fn matmul_into(
+        &self,
+        x: &[f32],
+        x_stride: usize,
+        rows: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        out_stride: usize,
+    ) {
+        let n = self.n;
+        if rows == 0 || n == 0 {
+            return;
+        }
+        assert!((rows - 1) * x_stride + self.k <= x.len(), "matmul: x too short");
+        assert!(out_stride >= n && (rows - 1) * out_stride + n <= out.len(), "matmul: out too short");
+        assert!(bias.is_none_or(|b| b.len() >= n), "matmul: bias too short");
+        let mut dst = Out { out, stride: out_stride, bias };
         if self.k == 0 {
             // Empty inner dimension: the product is 0 (no panel rows to walk).
-            out[..rows * self.n].chunks_exact_mut(self.n.max(1)).for_each(|o| o.copy_from_slice(bias));
+            for r in 0..rows {
+                dst.store(r, 0, &[0.0; NR], n);
+                for c0 in (NR..n).step_by(NR) {
+                    dst.store(r, c0, &[0.0; NR], NR.min(n - c0));
+                }
+            }
             return;
         }
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU supports the enabled features.
-                return unsafe { matmul_fma(self, x, x_stride, rows, bias, out) };
+                // SAFETY: the CPU supports the enabled features; sizes checked above.
+                return unsafe { matmul_fma(self, x, x_stride, rows, &mut dst) };
             }
         }
-        matmul_plain(self, x, x_stride, rows, bias, out)
+        matmul_plain(self, x, x_stride, rows, &mut dst)
     }
 }
 
-/// AVX2/FMA kernel: LLVM does not keep a 4×16 accumulator block in registers on its own.
+/// Where a product's rows go.
+struct Out<'a> {
+    out: &'a mut [f32],
+    stride: usize,
+    bias: Option<&'a [f32]>,
+}
+
+impl Out<'_> {
+    /// Columns `c0..c0 + cn` of row `r` from a panel's 16 accumulated values.
+    #[inline(always)]
+    fn store(&mut self, r: usize, c0: usize, acc: &[f32; NR], cn: usize) {
+        let cn = cn.min(NR);
+        let o = r * self.stride + c0;
+        let dst = &mut self.out[o..o + cn];
+        match self.bias {
+            Some(b) => dst.iter_mut().zip(acc).zip(&b[c0..c0 + cn]).for_each(|((d, &a), &b)| *d = a + b),
+            None => dst.copy_from_slice(&acc[..cn]),
+        }
+    }
+}
+
+/// AVX2/FMA kernel: rows in blocks of 4 (1 panel at a time), the last 1–3 rows with several
+/// panels at once.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn matmul_fma(w: &Packed, x: &[f32], xs: usize, rows: usize, bias: &[f32], out: &mut [f32]) {
+unsafe fn matmul_fma(w: &Packed, x: &[f32], xs: usize, rows: usize, dst: &mut Out<'_>) {
+    let np = w.n.div_ceil(NR);
     let mut r = 0;
     while r < rows {
-        if rows - r >= MR {
-            fma_block::<MR>(w, x, xs, r, bias, out);
-            r += MR;
-        } else {
-            fma_block::<1>(w, x, xs, r, bias, out);
-            r += 1;
+        match rows - r {
+            1 => panels::<1, 4>(w, x, xs, r, np, dst),
+            2 => panels::<2, 2>(w, x, xs, r, np, dst),
+            3 => panels::<3, 2>(w, x, xs, r, np, dst),
+            _ => panels::<4, 1>(w, x, xs, r, np, dst),
         }
+        r += (rows - r).min(4);
+    }
+}
+
+/// Rows `r0..r0 + R` against every panel, `P` panels per block, then the leftover panels one by one.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn panels<const R: usize, const P: usize>(
+    w: &Packed,
+    x: &[f32],
+    xs: usize,
+    r0: usize,
+    np: usize,
+    dst: &mut Out<'_>,
+) {
+    let mut p = 0;
+    while p + P <= np {
+        fma_block::<R, P>(w, x, xs, r0, p, dst);
+        p += P;
+    }
+    while p < np {
+        fma_block::<R, 1>(w, x, xs, r0, p, dst);
+        p += 1;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fma_block<const R: usize>(w: &Packed, x: &[f32], xs: usize, r0: usize, bias: &[f32], out: &mut [f32]) {
+unsafe fn fma_block<const R: usize, const P: usize>(
+    w: &Packed,
+    x: &[f32],
+    xs: usize,
+    r0: usize,
+    p0: usize,
+    dst: &mut Out<'_>,
+) {
     use std::arch::x86_64::*;
     let (k, n) = (w.k, w.n);
-    // SAFETY (pointer reads below): `matmul` checked that rows r0..r0+R of x hold k values each,
-    // and each panel holds k·NR values.
+    // SAFETY (pointer reads below): `matmul_into` checked that rows r0..r0+R of x hold k values
+    // each, and each panel holds k·NR values.
     let xp: [*const f32; R] = std::array::from_fn(|i| x[(r0 + i) * xs..].as_ptr());
-    for (p, panel) in w.panels.chunks_exact(k * NR).enumerate() {
-        let pp = panel.as_ptr();
-        let mut acc = [[_mm256_setzero_ps(); 2]; R];
-        for kk in 0..k {
-            let w0 = _mm256_loadu_ps(pp.add(kk * NR));
-            let w1 = _mm256_loadu_ps(pp.add(kk * NR + 8));
+    let pp: [*const f32; P] = std::array::from_fn(|j| w.panels[(p0 + j) * k * NR..].as_ptr());
+    let mut acc = [[[_mm256_setzero_ps(); 2]; P]; R];
+    for kk in 0..k {
+        let xv: [__m256; R] = std::array::from_fn(|i| _mm256_set1_ps(*xp[i].add(kk)));
+        for j in 0..P {
+            let w0 = _mm256_loadu_ps(pp[j].add(kk * NR));
+            let w1 = _mm256_loadu_ps(pp[j].add(kk * NR + 8));
             for i in 0..R {
-                let xv = _mm256_set1_ps(*xp[i].add(kk));
-                acc[i][0] = _mm256_fmadd_ps(xv, w0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_ps(xv, w1, acc[i][1]);
+                acc[i][j][0] = _mm256_fmadd_ps(xv[i], w0, acc[i][j][0]);
+                acc[i][j][1] = _mm256_fmadd_ps(xv[i], w1, acc[i][j][1]);
             }
         }
-        let c0 = p * NR;
-        let cn = NR.min(n - c0);
-        for (i, a) in acc.iter().enumerate() {
-            let mut tmp = [0f32; NR];
+    }
+    let mut tmp = [0f32; NR];
+    for (i, row) in acc.iter().enumerate() {
+        for (j, a) in row.iter().enumerate() {
+            let c0 = (p0 + j) * NR;
             _mm256_storeu_ps(tmp.as_mut_ptr(), a[0]);
             _mm256_storeu_ps(tmp.as_mut_ptr().add(8), a[1]);
-            let o = &mut out[(r0 + i) * n + c0..(r0 + i) * n + c0 + cn];
-            for ((o, &a), &b) in o.iter_mut().zip(&tmp).zip(&bias[c0..c0 + cn]) {
-                *o = a + b;
-            }
+            dst.store(r0 + i, c0, &tmp, n - c0);
         }
     }
 }
 
 /// Portable fallback.
-fn matmul_plain(w: &Packed, x: &[f32], xs: usize, rows: usize, bias: &[f32], out: &mut [f32]) {
+fn matmul_plain(w: &Packed, x: &[f32], xs: usize, rows: usize, dst: &mut Out<'_>) {
     let (k, n) = (w.k, w.n);
     for r in 0..rows {
         let xr = &x[r * xs..r * xs + k];
@@ -111,11 +196,7 @@ fn matmul_plain(w: &Packed, x: &[f32], xs: usize, rows: usize, bias: &[f32], out
             for (&xv, wk) in xr.iter().zip(panel.chunks_exact(NR)) {
                 acc.iter_mut().zip(wk).for_each(|(a, &w)| *a += xv * w);
             }
-            let c0 = p * NR;
-            let cn = NR.min(n - c0);
-            for ((o, &a), &b) in out[r * n + c0..r * n + c0 + cn].iter_mut().zip(&acc).zip(&bias[c0..c0 + cn]) {
-                *o = a + b;
-            }
+            dst.store(r, p * NR, &acc, n - p * NR);
         }
     }
 }
@@ -124,20 +205,48 @@ fn matmul_plain(w: &Packed, x: &[f32], xs: usize, rows: usize, bias: &[f32], out
 mod tests {
     use super::*;
 
+    /// Deterministic values in [−2, 2].
+    fn vals(n: usize, m: usize) -> Vec<f32> {
+        (0..n).map(|i| ((i * m % 101) as f32 - 50.0) / 25.0).collect()
+    }
+
     #[test]
     fn packed_matmul_matches_naive_for_ragged_sizes() {
-        for (rows, k, n) in [(1, 3, 5), (7, 19, 64), (9, 64, 128), (4, 16, 17), (0, 4, 4), (3, 0, 5), (2, 5, 0)] {
-            let x: Vec<f32> = (0..rows * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
-            let w: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 30.0).collect();
-            let b: Vec<f32> = (0..n).map(|i| i as f32 * 0.1).collect();
-            let mut out = vec![0f32; rows * n];
-            Packed::new(&w, k, n).matmul(&x, k, rows, &b, &mut out);
-            for r in 0..rows {
-                for c in 0..n {
-                    let want: f64 =
-                        b[c] as f64 + (0..k).map(|i| x[r * k + i] as f64 * w[i * n + c] as f64).sum::<f64>();
-                    assert!((out[r * n + c] as f64 - want).abs() < 1e-4, "({rows},{k},{n}) [{r},{c}]");
+        // Every row remainder (1–3 rows after blocks of 4) against 1–9 panels, with and without
+        // bias, into a wider output row.
+        let shapes = [(1, 3, 5), (2, 19, 64), (3, 64, 128), (5, 16, 17), (6, 7, 96), (7, 19, 64), (9, 64, 144)];
+        for (rows, k, n) in shapes.into_iter().chain([(0, 4, 4), (3, 0, 5), (2, 5, 0)]) {
+            let (x, w, b) = (vals(rows * k, 37), vals(k * n, 53), vals(n, 7));
+            for (bias, stride) in [(Some(&b[..]), n), (None, n + 3)] {
+                let mut out = vec![f32::NAN; rows * stride];
+                Packed::new(&w, k, n).matmul_into(&x, k, rows, bias, &mut out, stride);
+                for r in 0..rows {
+                    for c in 0..n {
+                        let b0 = bias.map_or(0.0, |b| b[c] as f64);
+                        let want = b0 + (0..k).map(|i| x[r * k + i] as f64 * w[i * n + c] as f64).sum::<f64>();
+                        let got = out[r * stride + c] as f64;
+                        assert!((got - want).abs() < 1e-4, "({rows},{k},{n}) [{r},{c}] {got} vs {want}");
+                    }
+                    assert!(out[r * stride + n..(r + 1) * stride].iter().all(|v| v.is_nan()), "wrote past n");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn pack_strided_reads_a_transposed_operand() {
+        // Kᵀ of a [4, 3] matrix stored with row stride 5 (as an attention head inside a wider row).
+        let (lk, dh, rs) = (4, 3, 5);
+        let kmat = vals(lk * rs, 11);
+        let mut p = Packed::new(&[1.0], 1, 1);
+        p.pack_strided(&kmat, dh, lk, (1, rs));
+        let q = vals(2 * dh, 3);
+        let mut out = vec![0f32; 2 * lk];
+        p.matmul_into(&q, dh, 2, None, &mut out, lk);
+        for r in 0..2 {
+            for j in 0..lk {
+                let want: f32 = (0..dh).map(|c| q[r * dh + c] * kmat[j * rs + c]).sum();
+                assert!((out[r * lk + j] - want).abs() < 1e-5);
             }
         }
     }

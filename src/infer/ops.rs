@@ -1,52 +1,8 @@
-//! Primitives on row-major f32 slices: linear layers on `matrixmultiply::sgemm`, layer norm,
+//! Primitives on row-major f32 slices: linear layers on the packed kernel of `matmul`, layer norm,
 //! exact GELU, GLU, softmax, L2 normalisation, and a pool of scratch buffers.
 use super::matmul::Packed;
 use super::weights::Weights;
 use crate::error::Result;
-
-/// `c[m×n] = alpha · a[m×k] · b[k×n] + beta · c`, each matrix given by its row and column strides.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-pub fn gemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    beta: f32,
-    c: &mut [f32],
-    rsc: usize,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    // The last element each operand touches must lie inside its slice: the raw-pointer call is sound.
-    assert!(k == 0 || (m - 1) * rsa + (k - 1) * csa < a.len(), "gemm: a too short");
-    assert!(k == 0 || (k - 1) * rsb + (n - 1) * csb < b.len(), "gemm: b too short");
-    assert!((m - 1) * rsc + n - 1 < c.len(), "gemm: c too short");
-    // SAFETY: bounds checked above; `c` does not alias `a` or `b` (distinct borrows).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            rsc as isize,
-            1,
-        );
-    }
-}
 
 /// `nn::Linear` (also a kernel-1 conv1d): weight transposed and packed once at load.
 #[derive(Debug, Clone)]
@@ -157,6 +113,7 @@ pub fn l2_normalize(x: &mut [f32]) {
 #[derive(Debug, Default)]
 pub struct Scratch {
     pool: Vec<Vec<f32>>,
+    packs: Vec<Packed>,
 }
 
 impl Scratch {
@@ -170,6 +127,15 @@ impl Scratch {
 
     pub fn give(&mut self, v: Vec<f32>) {
         self.pool.push(v);
+    }
+
+    /// A packed operand to re-pack per call (its buffer reused).
+    pub fn take_packed(&mut self) -> Packed {
+        self.packs.pop().unwrap_or_default()
+    }
+
+    pub fn give_packed(&mut self, p: Packed) {
+        self.packs.push(p);
     }
 }
 
