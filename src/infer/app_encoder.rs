@@ -53,7 +53,7 @@ impl AppEncoder {
         s: &mut Scratch,
     ) {
         let h = self.hidden;
-        let mut x = s.take(rows * h);
+        let mut x = s.take_for_overwrite(rows * h);
         self.input.forward(packets, rows, &mut x);
         for c in &self.convs {
             c.forward(&mut x, mask, rows, s);

@@ -1,6 +1,7 @@
 //! Multi-head attention (`model::attention`): per head `softmax(q kᵀ / √dh) v` over the kept
 //! keys, heads concatenated, output projection. Scores and the weighted sum are sgemm calls on
 //! strided views of the projected q / kv buffers (no per-head copies).
+use super::math::softmax_rows;
 use super::ops::{masked_softmax, Linear, Scratch};
 use super::weights::Weights;
 use crate::error::Result;
@@ -43,22 +44,23 @@ impl MultiHeadAttention {
         let dh = d / h;
         // A mask without holes (the usual prefix of real packets) needs no masking at all.
         let key_keep = key_keep.filter(|k| k[..lk].iter().any(|&v| v <= 0.0));
-        let mut q = s.take(lq * d);
+        let mut q = s.take_for_overwrite(lq * d);
         self.q.forward(query, lq, &mut q);
         // Scaling q once equals scaling every score.
         let scale = 1.0 / (dh as f32).sqrt();
         q.iter_mut().for_each(|v| *v *= scale);
-        let mut kv = s.take(lk * 2 * d);
+        let mut kv = s.take_for_overwrite(lk * 2 * d);
         self.kv.forward(kv_in, lk, &mut kv);
-        let mut scores = s.take(lq * lk);
-        let mut att = s.take(lq * d);
+        let mut scores = s.take_for_overwrite(lq * lk);
+        let mut att = s.take_for_overwrite(lq * d);
         // Each head's Kᵀ [dh, lk] and V [lk, dh] packed for the matmul kernel.
         let (mut kt, mut vp) = (s.take_packed(), s.take_packed());
         for head in 0..h {
             kt.pack_strided(&kv[head * dh..], dh, lk, (1, 2 * d));
             kt.matmul_into(&q[head * dh..], d, lq, None, &mut scores, lk);
-            for row in scores.chunks_exact_mut(lk) {
-                masked_softmax(row, key_keep);
+            match key_keep {
+                None => softmax_rows(&mut scores, lk),
+                Some(_) => scores.chunks_exact_mut(lk).for_each(|row| masked_softmax(row, key_keep)),
             }
             vp.pack_strided(&kv[d + head * dh..], lk, dh, (2 * d, 1));
             vp.matmul_into(&scores, lk, lq, None, &mut att[head * dh..], d);

@@ -34,13 +34,13 @@ impl GatedConvBlock {
     pub fn forward(&self, x: &mut [f32], mask: &[f32], rows: usize, s: &mut Scratch) {
         let (h, k) = (self.dim, self.kernel);
         let pad = k / 2;
-        let mut y = s.take(rows * h);
+        let mut y = s.take_for_overwrite(rows * h);
         self.norm.forward(x, rows, &mut y);
         for (yr, &m) in y.chunks_exact_mut(h).zip(mask) {
             yr.iter_mut().for_each(|v| *v *= m);
         }
         // Depthwise conv, time-major: out[t, c] = b[c] + Σ_j w[c, j] · y[t + j − pad, c].
-        let mut z = s.take(rows * h);
+        let mut z = s.take_for_overwrite(rows * h);
         for (t, zr) in z.chunks_exact_mut(h).enumerate() {
             zr.copy_from_slice(&self.dw_bias);
             for j in 0..k {
@@ -48,7 +48,7 @@ impl GatedConvBlock {
                 super::math::mul_acc(zr, &y[src * h..(src + 1) * h], &self.dw_taps[j * h..(j + 1) * h]);
             }
         }
-        let mut u = s.take(rows * 2 * h);
+        let mut u = s.take_for_overwrite(rows * 2 * h);
         self.pointwise.forward(&z, rows, &mut u);
         glu(&u, rows, h, &mut y);
         for ((xr, yr), &m) in x[..rows * h].chunks_exact_mut(h).zip(y.chunks_exact(h)).zip(mask) {

@@ -43,10 +43,10 @@ impl ContextFusion {
         s: &mut Scratch,
     ) {
         let d = self.dim;
-        let mut ctx = s.take(rows * d);
+        let mut ctx = s.take_for_overwrite(rows * d);
         self.cross.forward(tokens, rows, cond, steps, None, &mut ctx, s);
         ctx.iter_mut().zip(tokens).for_each(|(c, t)| *c += t);
-        let mut normed = s.take(rows * d);
+        let mut normed = s.take_for_overwrite(rows * d);
         self.norm.forward(&ctx, rows, &mut normed);
         let mut cat = s.take(d + z_app.len());
         masked_mean(&normed, rows, mask, &mut cat[..d]);

@@ -50,8 +50,8 @@ impl Gru {
     /// `x [steps, in_dim]` → `out [steps, 2·hidden]`, each row `[forward | backward]`.
     pub fn forward(&self, x: &[f32], steps: usize, out: &mut [f32], s: &mut Scratch) {
         let (hd, g) = (self.hidden, 3 * self.hidden);
-        let mut gi = s.take(steps * g);
-        let mut gh = s.take(g);
+        let mut gi = s.take_for_overwrite(steps * g);
+        let mut gh = s.take_for_overwrite(g);
         let mut h = s.take(hd);
         let mut layer_in = s.take(0);
         for (li, dirs) in self.layers.iter().enumerate() {

@@ -110,33 +110,53 @@ pub fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 }
 
 simd_fn! {
-    /// Layer norm of one row: two passes (mean, then the centred variance) as torch does.
-    pub fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
-        let d = x.len() as f32;
-        let mean = lane_sum(x, |v| v) / d;
-        let var = lane_sum(x, |v| (v - mean) * (v - mean)) / d;
-        let inv = 1.0 / (var + eps).sqrt();
-        for (((o, &v), &g), &b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
-            *o = (v - mean) * inv * g + b;
+    /// Layer norm of each `gamma.len()`-wide row of `x`: two passes (mean, then the centred
+    /// variance) as torch does. The row loop sits inside so the AVX2 dispatch happens once.
+    pub fn layer_norm_rows(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
+        let d = gamma.len();
+        for (x, out) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            let n = d as f32;
+            let mean = lane_sum(x, |v| v) / n;
+            let var = lane_sum(x, |v| (v - mean) * (v - mean)) / n;
+            let inv = 1.0 / (var + eps).sqrt();
+            for (((o, &v), &g), &b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
+                *o = (v - mean) * inv * g + b;
+            }
         }
     }
 }
 
-simd_fn! {
-    /// Softmax of a row with every entry kept.
-    pub fn softmax_row(x: &mut [f32]) {
-        let mut m = [f32::NEG_INFINITY; 8];
-        let chunks = x.chunks_exact(8);
-        let rem = chunks.remainder();
-        for c in chunks {
-            for (a, &v) in m.iter_mut().zip(c) {
-                *a = a.max(v);
-            }
+/// Largest value of a row (−∞ when empty), in 8 lanes.
+#[inline(always)]
+fn lane_max(x: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in m.iter_mut().zip(c) {
+            *a = a.max(v);
         }
-        let max = rem.iter().fold(m.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)), |a, &b| a.max(b));
-        x.iter_mut().for_each(|v| *v = exp(*v - max));
-        let inv = 1.0 / lane_sum(x, |v| v);
-        x.iter_mut().for_each(|v| *v *= inv);
+    }
+    rem.iter().fold(m.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)), |a, &b| a.max(b))
+}
+
+simd_fn! {
+    /// Softmax of each `cols`-wide row of `x`, every entry kept. Attention rows are short (tens
+    /// of keys): shifting each row by its max, then one `exp` pass over the whole block keeps
+    /// the expensive part in full vectors instead of per-row scalar tails.
+    pub fn softmax_rows(x: &mut [f32], cols: usize) {
+        if cols == 0 {
+            return;
+        }
+        for row in x.chunks_exact_mut(cols) {
+            let max = lane_max(row);
+            row.iter_mut().for_each(|v| *v -= max);
+        }
+        x.iter_mut().for_each(|v| *v = exp(*v));
+        for row in x.chunks_exact_mut(cols) {
+            let inv = 1.0 / lane_sum(row, |v| v);
+            row.iter_mut().for_each(|v| *v *= inv);
+        }
     }
 }
 
@@ -155,10 +175,13 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// `out = a ⊙ σ(b)`.
-    pub fn glu_row(a: &[f32], b: &[f32], out: &mut [f32]) {
-        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-            *o = a * sigmoid(b);
+    /// GLU of each `2·h`-wide row `[a | b]` of `u`: `a ⊙ σ(b)` into the `h`-wide rows of `out`.
+    pub fn glu_rows(u: &[f32], h: usize, out: &mut [f32]) {
+        for (ur, or) in u.chunks_exact(2 * h).zip(out.chunks_exact_mut(h)) {
+            let (a, b) = ur.split_at(h);
+            for ((o, &a), &b) in or.iter_mut().zip(a).zip(b) {
+                *o = a * sigmoid(b);
+            }
         }
     }
 }

@@ -114,9 +114,9 @@ impl HostModel {
         // packets has token 0 marked real).
         let rows = f.mask[..p].iter().rposition(|&m| m > 0.0).map_or(1, |i| i + 1);
         let h = self.app.hidden;
-        let mut tokens = s.take(rows * h);
+        let mut tokens = s.take_for_overwrite(rows * h);
         self.app.forward(&f.packets, &f.mask, rows, &mut tokens, out.z_app, s);
-        let mut cond = s.take(t * self.net.token_dim());
+        let mut cond = s.take_for_overwrite(t * self.net.token_dim());
         self.net.forward(&f.cond, t, &mut cond, out.z_net, s);
         self.fusion.forward(&tokens, &f.mask, rows, &cond, t, out.z_app, out.z_flow, s);
         s.give(cond);

@@ -33,7 +33,7 @@ impl NetEncoder {
 
     /// `cond [steps, in_dim]` → `tokens [steps, 2·hidden]` and `z_net`.
     pub fn forward(&self, cond: &[f32], steps: usize, tokens: &mut [f32], z_net: &mut [f32], s: &mut Scratch) {
-        let mut x = s.take(steps * self.input.dout);
+        let mut x = s.take_for_overwrite(steps * self.input.dout);
         self.input.forward(cond, steps, &mut x);
         gelu_inplace(&mut x);
         self.gru.forward(&x, steps, tokens, s);

@@ -69,9 +69,7 @@ impl LayerNorm {
     /// `out[r] = LN(x[r])` for `rows` rows.
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut [f32]) {
         let d = self.gamma.len();
-        for (xr, or) in x[..rows * d].chunks_exact(d).zip(out[..rows * d].chunks_exact_mut(d)) {
-            super::math::layer_norm_row(xr, &self.gamma, &self.beta, LN_EPS, or);
-        }
+        super::math::layer_norm_rows(&x[..rows * d], &self.gamma, &self.beta, LN_EPS, &mut out[..rows * d]);
     }
 }
 
@@ -79,16 +77,13 @@ pub use super::math::gelu_inplace;
 
 /// GLU over channels of each row: `u[r] = [a | b]` (width 2·h) → `a ⊙ σ(b)` (width h).
 pub fn glu(u: &[f32], rows: usize, h: usize, out: &mut [f32]) {
-    for (ur, or) in u[..rows * 2 * h].chunks_exact(2 * h).zip(out[..rows * h].chunks_exact_mut(h)) {
-        let (a, b) = ur.split_at(h);
-        super::math::glu_row(a, b, or);
-    }
+    super::math::glu_rows(&u[..rows * 2 * h], h, &mut out[..rows * h]);
 }
 
 /// Softmax of `x` in place over the entries whose `keep` value is > 0; the others become exactly
 /// 0 (a `-inf` masked score in torch). At least one entry must be kept.
 pub fn masked_softmax(x: &mut [f32], keep: Option<&[f32]>) {
-    let Some(keep) = keep else { return super::math::softmax_row(x) };
+    let Some(keep) = keep else { return super::math::softmax_rows(x, x.len()) };
     let max = x.iter().zip(keep).filter(|(_, &k)| k > 0.0).fold(f32::NEG_INFINITY, |m, (&v, _)| m.max(v));
     super::math::exp_shifted(x, max);
     let mut sum = 0f32;
@@ -121,6 +116,15 @@ impl Scratch {
     pub fn take(&mut self, n: usize) -> Vec<f32> {
         let mut v = self.pool.pop().unwrap_or_default();
         v.clear();
+        v.resize(n, 0.0);
+        v
+    }
+
+    /// A buffer of `n` values the caller overwrites entirely before reading: only growth is
+    /// zeroed, the rest keeps stale values (skips a memset of every activation per flow).
+    pub fn take_for_overwrite(&mut self, n: usize) -> Vec<f32> {
+        let mut v = self.pool.pop().unwrap_or_default();
+        v.truncate(n);
         v.resize(n, 0.0);
         v
     }

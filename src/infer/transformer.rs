@@ -35,13 +35,13 @@ impl EncoderLayer {
     /// outputs only reach masked poolings, so they are never computed.
     pub fn forward(&self, x: &mut [f32], mask: &[f32], rows: usize, s: &mut Scratch) {
         let d = self.dim;
-        let mut y = s.take(rows * d);
+        let mut y = s.take_for_overwrite(rows * d);
         self.norm1.forward(x, rows, &mut y);
-        let mut a = s.take(rows * d);
+        let mut a = s.take_for_overwrite(rows * d);
         self.attn.forward(&y, rows, &y, rows, Some(&mask[..rows]), &mut a, s);
         x[..rows * d].iter_mut().zip(&a).for_each(|(x, a)| *x += a);
         self.norm2.forward(x, rows, &mut y);
-        let mut f = s.take(rows * self.ff1.dout);
+        let mut f = s.take_for_overwrite(rows * self.ff1.dout);
         self.ff1.forward(&y, rows, &mut f);
         gelu_inplace(&mut f);
         self.ff2.forward(&f, rows, &mut a);
