@@ -197,7 +197,7 @@ fn merge_reads_flowconx_files_unchanged_and_counts() {
     let n_mawi = flowconx::features::schema::read_rows(&mawi).unwrap().len();
     let rows = flowconx::features::schema::read_rows(&merged).unwrap();
     assert_eq!(rows.len(), n_mawi + 150);
-    assert!(err.contains("mawi_background") && err.contains(&format!("total{}", " ".repeat(1))), "{err}");
+    assert!(err.contains("mawi_background") && err.contains("total "), "{err}");
     assert!(rows[..n_mawi].iter().all(|r| r.service == "unknown" && r.capture.is_empty()));
 }
 

@@ -136,7 +136,7 @@ fn folder_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
     crate::infer::set_threads(cfg.threads);
-    if !(cfg.window_seconds > 0.0) {
+    if cfg.window_seconds.is_nan() || cfg.window_seconds <= 0.0 {
         anyhow::bail!("--window-seconds must be > 0");
     }
     let device = cfg.device.resolve()?;

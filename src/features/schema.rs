@@ -134,7 +134,7 @@ fn join_f32(xs: &[f32], decimals: u32) -> String {
         let mut frac = v % scale as u64;
         if frac != 0 {
             let mut width = decimals.min(6) as usize;
-            while frac % 10 == 0 {
+            while frac.is_multiple_of(10) {
                 frac /= 10;
                 width -= 1;
             }

@@ -10,6 +10,9 @@ use std::io::BufRead;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+/// A packet line's time, source, destination, length and protocol fields, unparsed.
+type Fields<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// `"No.","Time","Source","Destination","Protocol","Length","Info"`
@@ -390,7 +393,7 @@ impl<R: BufRead> ExportReader<R> {
     }
 
     fn parse_fields(&mut self, line: &[u8]) -> Result<ExportPacket> {
-        let (time, src, dst, len, proto): (&[u8], &[u8], &[u8], &[u8], &[u8]) = match self.layout {
+        let (time, src, dst, len, proto): Fields<'_> = match self.layout {
             Layout::WiresharkCsv => {
                 // `read_record` already split the record into `self.fields`.
                 let fields = std::mem::take(&mut self.fields);

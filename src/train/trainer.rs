@@ -210,7 +210,8 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     if cfg.batch_size == 0 || cfg.epochs == 0 {
         return Err(Error::Config("--batch-size and --epochs must be > 0".into()));
     }
-    if !(cfg.temperature > 0.0) {
+    // NaN fails too.
+    if cfg.temperature.is_nan() || cfg.temperature <= 0.0 {
         return Err(Error::Config("--temperature must be > 0".into()));
     }
     if !(0.0..1.0).contains(&cfg.split.test_fraction) {
