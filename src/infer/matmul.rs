@@ -2,8 +2,8 @@
 //! of tokens) pays no per-call packing (matrixmultiply packs both operands on every call).
 //! Register-blocked: R rows × P panels of accumulators, `k` in order. An FMA's latency is about
 //! four of its issue slots, so a block needs ~8 independent accumulators to keep both FMA units
-//! busy: 4 rows × 1 panel, or for a flow's last 1–3 rows (and single vectors) 1–3 rows × 2–4
-//! panels — a lone row with 2 accumulators would run at a quarter of the speed.
+//! busy: 4 rows × 1 panel, and for a flow's last rows (and single vectors) 1 row × 4 panels or
+//! 2 rows × 2 panels — a lone row with 2 accumulators would run at a quarter of the speed.
 
 /// Columns per panel: two AVX registers.
 pub const NR: usize = 16;
@@ -31,10 +31,21 @@ impl Packed {
         self.panels.clear();
         self.panels.resize(np * k * NR, 0.0);
         for p in 0..np {
-            for kk in 0..k {
-                let dst = &mut self.panels[(p * k + kk) * NR..][..NR.min(n - p * NR)];
-                for (j, d) in dst.iter_mut().enumerate() {
-                    *d = w[kk * rs + (p * NR + j) * cs];
+            let (c0, cn) = (p * NR, NR.min(n - p * NR));
+            let panel = &mut self.panels[p * k * NR..(p + 1) * k * NR];
+            if cs == 1 {
+                // Rows of W contiguous (a weight, an attention head's values): slice copies.
+                for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
+                    dst[..cn].copy_from_slice(&w[kk * rs + c0..kk * rs + c0 + cn]);
+                }
+            } else {
+                // Columns of W contiguous (an attention head's keys, read as Kᵀ): walk each
+                // column once, reading its k values in order.
+                for j in 0..cn {
+                    let col = &w[(c0 + j) * cs..];
+                    for kk in 0..k {
+                        panel[kk * NR + j] = col[kk * rs];
+                    }
                 }
             }
         }
@@ -115,10 +126,13 @@ unsafe fn matmul_fma(w: &Packed, x: &[f32], xs: usize, rows: usize, dst: &mut Ou
     let np = w.n.div_ceil(NR);
     let mut r = 0;
     while r < rows {
+        // 3 rows × 2 panels (12 accumulators) would keep both FMA units busier but needs 19
+        // live registers of AVX2's 16: as the main block, the spills made the model ~40% slower
+        // (`examples/bench_host.rs`). Blocks that reuse each weight load stay within 16.
         match rows - r {
             1 => panels::<1, 4>(w, x, xs, r, np, dst),
             2 => panels::<2, 2>(w, x, xs, r, np, dst),
-            3 => panels::<3, 2>(w, x, xs, r, np, dst),
+            3 => panels::<3, 1>(w, x, xs, r, np, dst),
             _ => panels::<4, 1>(w, x, xs, r, np, dst),
         }
         r += (rows - r).min(4);

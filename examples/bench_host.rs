@@ -1,0 +1,51 @@
+//! Cost of the host engine's forward pass per flow, for A/B comparisons of kernel changes on a
+//! noisy machine: every real row of a processed CSV, features prepared once, then `ROUNDS` passes
+//! over all of them one flow at a time (as batch-1 inference and each rayon task do), then over
+//! batches of 256 on THREADS threads (flows in parallel). Prints the best and median per-flow µs
+//! and flows/s over the rounds: compare builds in alternation, best against best.
+//!
+//! cargo run --release --example bench_host -- CHECKPOINT_DIR CSV [ROUNDS] [THREADS]
+use flowconx::eval::run::Engine;
+use flowconx::features::schema::read_rows;
+use flowconx::infer::{EngineChoice, Prepared};
+use std::path::Path;
+use std::time::Instant;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, ck, csv, ..] = &args[..] else { anyhow::bail!("usage: bench_host CHECKPOINT_DIR CSV [ROUNDS] [THREADS]") };
+    let rounds: usize = args.get(3).map_or(Ok(20), |r| r.parse())?.max(1);
+    let threads: usize = args.get(4).map_or(Ok(1), |t| t.parse())?;
+    flowconx::infer::set_threads(Some(threads));
+    let engine = Engine::load(Path::new(ck), tch::Device::Cpu, EngineChoice::Host)?;
+    let rows = read_rows(Path::new(csv))?;
+    let prepared: Vec<Prepared> = rows.iter().map(|r| engine.prepare(&[r])).collect();
+    let mut per_flow = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for p in &prepared {
+            std::hint::black_box(engine.forward(p)?);
+        }
+        per_flow.push(t.elapsed().as_secs_f64() * 1e6 / prepared.len() as f64);
+    }
+    per_flow.sort_by(f64::total_cmp);
+    println!(
+        "batch 1: {} flows x {rounds} rounds: best {:.1} us/flow, median {:.1} us/flow",
+        prepared.len(),
+        per_flow[0],
+        per_flow[rounds / 2]
+    );
+    // Batches of 256, flows in parallel on the global pool of THREADS threads.
+    let batches: Vec<Prepared> = rows.chunks(256).map(|c| engine.prepare(&c.iter().collect::<Vec<_>>())).collect();
+    let mut rates = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for b in &batches {
+            std::hint::black_box(engine.forward(b)?);
+        }
+        rates.push(rows.len() as f64 / t.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    println!("batch 256, {threads} threads: best {:.0} flows/s, median {:.0}", rates[rounds - 1], rates[rounds / 2]);
+    Ok(())
+}
