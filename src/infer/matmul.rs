@@ -1,9 +1,10 @@
 //! `x · W + b` with `W` packed into 16-column panels, so a product with few rows (a flow has tens
 //! of tokens) pays no per-call packing (matrixmultiply packs both operands on every call).
 //! Register-blocked: R rows × P panels of accumulators, `k` in order. An FMA's latency is about
-//! four of its issue slots, so a block needs ~8 independent accumulators to keep both FMA units
-//! busy: 4 rows × 1 panel, and for a flow's last rows (and single vectors) 1 row × 4 panels or
-//! 2 rows × 2 panels — a lone row with 2 accumulators would run at a quarter of the speed.
+//! four to five of its issue slots, so a block needs 8–10 independent accumulators to keep both
+//! FMA units busy: 6 rows × 1 panel (12), and for a flow's last rows (and single vectors) 1 row ×
+//! 4 panels or 2 rows × 2 panels (8) — a lone row with 2 accumulators would run at a quarter of
+//! the speed.
 
 /// Columns per panel: two AVX registers.
 pub const NR: usize = 16;
@@ -126,16 +127,18 @@ unsafe fn matmul_fma(w: &Packed, x: &[f32], xs: usize, rows: usize, dst: &mut Ou
     let np = w.n.div_ceil(NR);
     let mut r = 0;
     while r < rows {
-        // 3 rows × 2 panels (12 accumulators) would keep both FMA units busier but needs 19
-        // live registers of AVX2's 16: as the main block, the spills made the model ~40% slower
-        // (`examples/bench_host.rs`). Blocks that reuse each weight load stay within 16.
+        // 6 × 1 needs 12 accumulators + 2 weights + 1 broadcast of AVX2's 16 registers (~2%
+        // faster per flow than 4 × 1 in `examples/bench_host.rs`); 3 rows × 2 panels, also 12
+        // accumulators, needs 19 and its spills made the model ~40% slower.
         match rows - r {
             1 => panels::<1, 4>(w, x, xs, r, np, dst),
             2 => panels::<2, 2>(w, x, xs, r, np, dst),
             3 => panels::<3, 1>(w, x, xs, r, np, dst),
-            _ => panels::<4, 1>(w, x, xs, r, np, dst),
+            4 => panels::<4, 1>(w, x, xs, r, np, dst),
+            5 => panels::<5, 1>(w, x, xs, r, np, dst),
+            _ => panels::<6, 1>(w, x, xs, r, np, dst),
         }
-        r += (rows - r).min(4);
+        r += (rows - r).min(6);
     }
 }
 
