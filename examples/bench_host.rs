@@ -20,20 +20,12 @@ fn main() -> anyhow::Result<()> {
     let engine = Engine::load(Path::new(ck), tch::Device::Cpu, EngineChoice::Host)?;
     let rows = read_rows(Path::new(csv))?;
     let prepared: Vec<Prepared> = rows.iter().map(|r| engine.prepare(&[r])).collect();
-    let mut per_flow = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let t = Instant::now();
-        for p in &prepared {
-            std::hint::black_box(engine.forward(p)?);
-        }
-        per_flow.push(t.elapsed().as_secs_f64() * 1e6 / prepared.len() as f64);
-    }
-    per_flow.sort_by(f64::total_cmp);
+    let (best, median) = rate(rounds, rows.len(), || prepared.iter().try_for_each(|p| engine.forward(p).map(drop)))?;
     println!(
         "batch 1: {} flows x {rounds} rounds: best {:.1} us/flow, median {:.1} us/flow",
-        prepared.len(),
-        per_flow[0],
-        per_flow[rounds / 2]
+        rows.len(),
+        1e6 / best,
+        1e6 / median
     );
     // Batches of 256, flows in parallel on the global pool of THREADS threads: the model alone,
     // then with features built from the rows inside each flow's task (as `evaluate` and

@@ -1,6 +1,6 @@
 //! Multi-head attention (`model::attention`): per head `softmax(q kᵀ / √dh) v` over the kept
-//! keys, heads concatenated, output projection. Scores and the weighted sum are sgemm calls on
-//! strided views of the projected q / kv buffers (no per-head copies).
+//! keys, heads concatenated, output projection. Each head's Kᵀ and V are packed (into reused
+//! buffers) from the projected kv rows, and its scores and weighted sum run on the matmul kernel.
 use super::math::softmax_rows;
 use super::ops::{masked_softmax, Linear, Scratch};
 use super::weights::Weights;

@@ -11,7 +11,6 @@ use crate::error::Result;
 struct Direction {
     /// `W_ih`, `b_ih`: input → 3·hidden gates.
     input: Linear,
-    /// `W_hh` transposed to `[hidden, 3·hidden]`.
     /// `W_hhᵀ [hidden, 3·hidden]`, packed: the per-step mat-vec runs on the matmul kernel.
     whh: Packed,
     bhh: Vec<f32>,

@@ -80,9 +80,8 @@ impl Packed {
         if self.k == 0 {
             // Empty inner dimension: the product is 0 (no panel rows to walk).
             for r in 0..rows {
-                dst.store(r, 0, &[0.0; NR], n);
-                for c0 in (NR..n).step_by(NR) {
-                    dst.store(r, c0, &[0.0; NR], NR.min(n - c0));
+                for c0 in (0..n).step_by(NR) {
+                    dst.store(r, c0, &[0.0; NR], n - c0);
                 }
             }
             return;
@@ -119,7 +118,7 @@ impl Out<'_> {
     }
 }
 
-/// AVX2/FMA kernel: rows in blocks of 4 (1 panel at a time), the last 1–3 rows with several
+/// AVX2/FMA kernel: rows in blocks of 6 (1 panel at a time); the last 1–2 rows take several
 /// panels at once.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -229,9 +228,10 @@ mod tests {
 
     #[test]
     fn packed_matmul_matches_naive_for_ragged_sizes() {
-        // Every row remainder (1–3 rows after blocks of 4) against 1–9 panels, with and without
-        // bias, into a wider output row.
-        let shapes = [(1, 3, 5), (2, 19, 64), (3, 64, 128), (5, 16, 17), (6, 7, 96), (7, 19, 64), (9, 64, 144)];
+        // Every row block (1–6 rows, and 7 and 9 = a block of 6 and a remainder) against 1–9
+        // panels, with and without bias, into a wider output row.
+        let shapes =
+            [(1, 3, 5), (2, 19, 64), (3, 64, 128), (4, 16, 17), (5, 16, 17), (6, 7, 96), (7, 19, 64), (9, 64, 144)];
         for (rows, k, n) in shapes.into_iter().chain([(0, 4, 4), (3, 0, 5), (2, 5, 0)]) {
             let (x, w, b) = (vals(rows * k, 37), vals(k * n, 53), vals(n, 7));
             for (bias, stride) in [(Some(&b[..]), n), (None, n + 3)] {
