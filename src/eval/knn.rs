@@ -107,18 +107,35 @@ fn pack(refs: &Matrix) -> Packed {
 /// The `k` best `(score, index)` pairs, best first; equal scores keep the smaller index first.
 pub fn top_k(scores: &[f32], bias: Option<&[f32]>, k: usize) -> Vec<(f32, usize)> {
     let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-    for (i, &s) in scores.iter().enumerate() {
-        let s = bias.map_or(s, |b| s + b[i]);
-        if s.is_nan() {
-            continue;
-        }
-        if top.len() == k && s <= top[k - 1].0 {
-            continue;
+    if k == 0 {
+        return top;
+    }
+    let offer = |s: f32, i: usize, top: &mut Vec<(f32, usize)>| {
+        if s.is_nan() || (top.len() == k && s <= top[k - 1].0) {
+            return;
         }
         // Insertion keeps the list sorted; k is small.
         let pos = top.iter().position(|&(t, _)| s > t).unwrap_or(top.len());
         top.insert(pos, (s, i));
         top.truncate(k);
+    };
+    // Once the list is full almost no score beats its last entry: a branch-free test of 8 scores
+    // at a time (it vectorises) skips those chunks, and only a chunk with a candidate is walked.
+    const W: usize = 8;
+    let mut base = 0;
+    for chunk in scores.chunks(W) {
+        let b = bias.map(|b| &b[base..base + chunk.len()]);
+        let at = |j: usize| b.map_or(chunk[j], |b| chunk[j] + b[j]);
+        let candidate = top.len() < k || {
+            let floor = top[k - 1].0;
+            (0..chunk.len()).fold(false, |any, j| any | (at(j) > floor))
+        };
+        if candidate {
+            for j in 0..chunk.len() {
+                offer(at(j), base + j, &mut top);
+            }
+        }
+        base += chunk.len();
     }
     top
 }
@@ -182,5 +199,30 @@ mod tests {
     fn top_k_order_and_ties() {
         let t = top_k(&[0.5, 0.9, 0.5, 0.1], None, 3);
         assert_eq!(t, vec![(0.9, 1), (0.5, 0), (0.5, 2)]);
+    }
+
+    #[test]
+    fn top_k_equals_a_full_sort() {
+        // Scores on a coarse grid (many ties), some NaN, with and without a bias; lengths that
+        // are and are not multiples of the 8-score chunk.
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for n in [0usize, 3, 8, 13, 64, 301] {
+            let scores: Vec<f32> =
+                (0..n).map(|_| if next() % 17 == 0 { f32::NAN } else { (next() % 21) as f32 / 10.0 - 1.0 }).collect();
+            let bias: Vec<f32> = (0..n).map(|_| (next() % 5) as f32 / -10.0).collect();
+            for b in [None, Some(&bias[..])] {
+                for k in [1usize, 5, 9] {
+                    let mut want: Vec<(f32, usize)> =
+                        (0..n).map(|i| (scores[i] + b.map_or(0.0, |b| b[i]), i)).filter(|(s, _)| !s.is_nan()).collect();
+                    want.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+                    want.truncate(k);
+                    assert_eq!(top_k(&scores, b, k), want, "n {n}, k {k}, bias {}", b.is_some());
+                }
+            }
+        }
     }
 }

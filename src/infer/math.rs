@@ -1,6 +1,7 @@
-//! Element-wise kernels written so LLVM vectorises them (no libm calls, no branches), each
-//! compiled twice: baseline x86-64 and AVX2 (picked at run time). Without fast-math LLVM keeps
-//! the IEEE operation order, so both builds give bit-identical results.
+//! Element-wise kernels written so LLVM vectorises them (no branches), each compiled twice:
+//! baseline x86-64 and AVX2+FMA (picked at run time). Without fast-math LLVM keeps the IEEE
+//! operation order, and `mul_add` is exactly rounded either way (an FMA instruction, or libm's
+//! `fmaf` in the baseline build: slower, the same bits), so both builds give identical results.
 //! `exp` is Cephes' `expf` polynomial and `erf` Norbert Juffa's `erff` (both ~1–2 ulp; the unit
 //! tests check them against libm and torch).
 
@@ -36,12 +37,15 @@ const ROUND: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.0);
-    let t = x * LOG2E + ROUND;
+    let t = x.mul_add(LOG2E, ROUND);
     let n = t - ROUND;
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p =
-        ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 0.5;
-    let y = p * r * r + r + 1.0;
+    let r = n.mul_add(2.121_944_4e-4, n.mul_add(-0.693_359_4, x));
+    let mut p = 1.987_569_1e-4f32.mul_add(r, 1.398_2e-3);
+    p = p.mul_add(r, 8.333_452e-3);
+    p = p.mul_add(r, 4.166_579_6e-2);
+    p = p.mul_add(r, 1.666_666_5e-1);
+    p = p.mul_add(r, 0.5);
+    let y = p.mul_add(r * r, r) + 1.0;
     let e = (t.to_bits() as i32 - ROUND.to_bits() as i32 + 127) << 23;
     y * f32::from_bits(e as u32)
 }
@@ -57,28 +61,29 @@ pub fn tanh(x: f32) -> f32 {
     2.0 / (1.0 + exp(-2.0 * x)) - 1.0
 }
 
-/// erf(x), branch-free: both of Juffa's ranges are computed and one is selected.
+/// erf(x), branch-free: both of Juffa's ranges are computed and one is selected. Juffa wrote
+/// them for fused multiply-adds, as here.
 #[inline(always)]
 pub fn erf(a: f32) -> f32 {
     let t = a.abs();
     let s = a * a;
     // |a| > 0.9277: 1 − exp(poly(t))
-    let mut r = -1.728_534_7e-5 * t + 3.831_971_3e-4;
-    let u = -3.883_964_4e-3 * t + 2.425_462_2e-2;
-    r = r * s + u;
-    r = r * t - 1.067_778_8e-1;
-    r = r * t - 6.348_467e-1;
-    r = r * t - 1.287_175_1e-1;
-    r = r * t - t;
+    let mut r = (-1.728_534_7e-5f32).mul_add(t, 3.831_971_3e-4);
+    let u = (-3.883_964_4e-3f32).mul_add(t, 2.425_462_2e-2);
+    r = r.mul_add(s, u);
+    r = r.mul_add(t, -1.067_778_8e-1);
+    r = r.mul_add(t, -6.348_467e-1);
+    r = r.mul_add(t, -1.287_175_1e-1);
+    r = r.mul_add(t, -t);
     let big = (1.0 - exp(r)).copysign(a);
     // |a| ≤ 0.9277: odd polynomial
-    let mut q = -5.967_617e-4;
-    q = q * s + 4.991_194_2e-3;
-    q = q * s - 2.676_813_5e-2;
-    q = q * s + 1.128_199_3e-1;
-    q = q * s - 3.761_253_4e-1;
-    q = q * s + 1.283_791_7e-1;
-    let small = q * a + a;
+    let mut q = -5.967_617e-4f32;
+    q = q.mul_add(s, 4.991_194_2e-3);
+    q = q.mul_add(s, -2.676_813_5e-2);
+    q = q.mul_add(s, 1.128_199_3e-1);
+    q = q.mul_add(s, -3.761_253_4e-1);
+    q = q.mul_add(s, 1.283_791_7e-1);
+    let small = q.mul_add(a, a);
     if t > 0.927_734_4 {
         big
     } else {
@@ -109,6 +114,44 @@ pub fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     s
 }
 
+/// Σ a·b in 8 interleaved lanes (a fixed order, so deterministic) that vectorises.
+#[inline(always)]
+pub fn lane_dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 8];
+    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for ((s, &x), &y) in acc.iter_mut().zip(ca).zip(cb) {
+            *s += x * y;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let tail = n - n % 8;
+    for (&x, &y) in a[tail..].iter().zip(&b[tail..]) {
+        s += x * y;
+    }
+    s
+}
+
+simd_fn! {
+    /// `out[r] = bias + x[r] · w` for each `w.len()`-wide row of `x`.
+    pub fn row_dots(x: &[f32], w: &[f32], bias: f32, out: &mut [f32]) {
+        for (o, row) in out.iter_mut().zip(x.chunks_exact(w.len())) {
+            *o = bias + lane_dot(row, w);
+        }
+    }
+}
+
+simd_fn! {
+    /// `out = Σ_r w[r] · x[r]` over the `out.len()`-wide rows of `x`.
+    pub fn weighted_rows(x: &[f32], w: &[f32], out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for (&wr, row) in w.iter().zip(x.chunks_exact(out.len())) {
+            out.iter_mut().zip(row).for_each(|(o, &v)| *o += wr * v);
+        }
+    }
+}
+
 simd_fn! {
     /// Layer norm of each `gamma.len()`-wide row of `x`: two passes (mean, then the centred
     /// variance) as torch does. The row loop sits inside so the AVX2 dispatch happens once.
@@ -120,7 +163,7 @@ simd_fn! {
             let var = lane_sum(x, |v| (v - mean) * (v - mean)) / n;
             let inv = 1.0 / (var + eps).sqrt();
             for (((o, &v), &g), &b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
-                *o = (v - mean) * inv * g + b;
+                *o = ((v - mean) * inv).mul_add(g, b);
             }
         }
     }
@@ -232,5 +275,26 @@ mod tests {
         let mut e = xs.clone();
         exp_shifted(&mut e, 1.0);
         assert!(e.iter().zip(&xs).all(|(a, &x)| a.to_bits() == exp(x - 1.0).to_bits()));
+    }
+
+    #[test]
+    fn row_dots_and_weighted_rows() {
+        // Widths that are and are not multiples of the 8 lanes.
+        for d in [1usize, 8, 13, 64] {
+            let x: Vec<f32> = (0..3 * d).map(|i| ((i * 7) % 11) as f32 * 0.25 - 1.0).collect();
+            let w: Vec<f32> = (0..d).map(|i| ((i * 5) % 9) as f32 * 0.5 - 2.0).collect();
+            let mut dots = vec![0f32; 3];
+            row_dots(&x, &w, 0.5, &mut dots);
+            for (r, &got) in dots.iter().enumerate() {
+                let want: f64 = 0.5 + (0..d).map(|j| x[r * d + j] as f64 * w[j] as f64).sum::<f64>();
+                assert!((got as f64 - want).abs() < 1e-5, "d {d} row {r}: {got} vs {want}");
+            }
+            let mut sum = vec![9f32; d];
+            weighted_rows(&x, &[1.0, -2.0, 0.5], &mut sum);
+            for (j, &got) in sum.iter().enumerate() {
+                let want = x[j] - 2.0 * x[d + j] + 0.5 * x[2 * d + j];
+                assert!((got - want).abs() < 1e-5, "d {d} column {j}");
+            }
+        }
     }
 }

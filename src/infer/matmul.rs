@@ -195,6 +195,20 @@ unsafe fn fma_block<const R: usize, const P: usize>(
     for (i, row) in acc.iter().enumerate() {
         for (j, a) in row.iter().enumerate() {
             let c0 = (p0 + j) * NR;
+            if n - c0 >= NR {
+                // A whole panel: bias added and stored in registers (no copy through `tmp`).
+                let o = (r0 + i) * dst.stride + c0;
+                let out = dst.out[o..o + NR].as_mut_ptr();
+                let (mut a0, mut a1) = (a[0], a[1]);
+                if let Some(b) = dst.bias {
+                    let b = &b[c0..c0 + NR];
+                    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(b.as_ptr()));
+                    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(b.as_ptr().add(8)));
+                }
+                _mm256_storeu_ps(out, a0);
+                _mm256_storeu_ps(out.add(8), a1);
+                continue;
+            }
             _mm256_storeu_ps(tmp.as_mut_ptr(), a[0]);
             _mm256_storeu_ps(tmp.as_mut_ptr().add(8), a[1]);
             dst.store(r0 + i, c0, &tmp, n - c0);

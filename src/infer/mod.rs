@@ -27,6 +27,7 @@ use crate::train::checkpoint::{EmbeddingMatrix, Embeddings};
 pub use backend::{Backend, Inputs, Prepared};
 use ops::Scratch;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use tch::{nn, Device};
 
@@ -59,6 +60,10 @@ pub fn set_threads(threads: Option<usize>) {
     }
 }
 
+/// Flows per rayon task: enough rows for the GRU's per-step product to fill the kernel's 6-row
+/// blocks, few enough that a batch of 256 still spreads over the threads.
+const FLOW_GROUP: usize = 12;
+
 thread_local! {
     /// Per-thread buffers: no allocation per flow once warm.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -73,7 +78,7 @@ pub struct HostModel {
     fusion: fusion::ContextFusion,
 }
 
-/// One flow's three embeddings (each `emb_dim` long).
+/// A group of flows' three embeddings (each `emb_dim` wide, one row per flow).
 pub struct FlowOut<'a> {
     pub z_flow: &'a mut [f32],
     pub z_app: &'a mut [f32],
@@ -106,55 +111,75 @@ impl HostModel {
         self.cfg.emb_dim()
     }
 
-    /// One flow from its normalised features (`Normalizer::apply` done).
-    pub fn forward_flow(&self, f: &RowFeatures, out: FlowOut<'_>, s: &mut Scratch) {
+    /// A group of flows from their normalised features (`Normalizer::apply` done); `out` holds
+    /// `feats.len()` rows of each embedding. The flows' condition series run through the GRU
+    /// together (one matmul per step for the group); the packet encoder and fusion run per flow.
+    /// Each flow's embeddings are bit-identical to computing it alone.
+    pub fn forward_group(&self, feats: &[&RowFeatures], out: FlowOut<'_>, s: &mut Scratch) {
+        let (t, e, n) = (self.cfg.features.time_bins, self.emb_dim(), feats.len());
+        let (cw, td) = (t * COND_FEATURES, t * self.net.token_dim());
+        let mut conds = s.take_for_overwrite(n * cw);
+        for (c, f) in conds.chunks_exact_mut(cw).zip(feats) {
+            c.copy_from_slice(&f.cond[..cw]);
+        }
+        let mut cond = s.take_for_overwrite(n * td);
+        self.net.forward(&conds, n, t, &mut cond, out.z_net, s);
         let p = self.cfg.features.max_packets;
-        let t = self.cfg.features.time_bins;
-        // Tokens after the last real packet are padding (the mask is a prefix; a row without
-        // packets has token 0 marked real).
-        let rows = f.mask[..p].iter().rposition(|&m| m > 0.0).map_or(1, |i| i + 1);
         let h = self.app.hidden;
-        let mut tokens = s.take_for_overwrite(rows * h);
-        self.app.forward(&f.packets, &f.mask, rows, &mut tokens, out.z_app, s);
-        let mut cond = s.take_for_overwrite(t * self.net.token_dim());
-        self.net.forward(&f.cond, t, &mut cond, out.z_net, s);
-        self.fusion.forward(&tokens, &f.mask, rows, &cond, t, out.z_app, out.z_flow, s);
+        for (i, f) in feats.iter().enumerate() {
+            // Tokens after the last real packet are padding (the mask is a prefix; a row without
+            // packets has token 0 marked real).
+            let rows = f.mask[..p].iter().rposition(|&m| m > 0.0).map_or(1, |i| i + 1);
+            let mut tokens = s.take_for_overwrite(rows * h);
+            let z_app = &mut out.z_app[i * e..(i + 1) * e];
+            self.app.forward(&f.packets, &f.mask, rows, &mut tokens, z_app, s);
+            let z_flow = &mut out.z_flow[i * e..(i + 1) * e];
+            self.fusion.forward(&tokens, &f.mask, rows, &cond[i * td..(i + 1) * td], t, &*z_app, z_flow, s);
+            s.give(tokens);
+        }
         s.give(cond);
-        s.give(tokens);
+        s.give(conds);
     }
 
-    /// Normalised features of several flows, in order. Flows run in parallel on the current
-    /// rayon pool, each computed the same way whatever thread runs it.
+    /// Normalised features of several flows, in order. Groups of flows run in parallel on the
+    /// current rayon pool, each computed the same way whatever thread or group runs it.
     pub fn forward(&self, feats: &[RowFeatures]) -> Embeddings {
-        self.run(feats.len(), |i, out, s| self.forward_flow(&feats[i], out, s))
+        self.run(feats.len(), |i| Cow::Borrowed(&feats[i]))
     }
 
     /// Rows → features (normalised with `norm`) → embeddings, in order; features are built
-    /// inside each flow's task.
+    /// inside each group's task.
     pub fn embed_rows(&self, rows: &[&FlowRow], norm: &Normalizer) -> Embeddings {
-        self.run(rows.len(), |i, out, s| self.forward_flow(&norm.features(rows[i], &self.cfg.features), out, s))
+        self.run(rows.len(), |i| Cow::Owned(norm.features(rows[i], &self.cfg.features)))
     }
 
-    fn run(&self, n: usize, flow: impl Fn(usize, FlowOut<'_>, &mut Scratch) + Sync) -> Embeddings {
+    fn run<'f>(&self, n: usize, feature: impl Fn(usize) -> Cow<'f, RowFeatures> + Sync) -> Embeddings {
         let e = self.emb_dim();
         let mut out = Embeddings::default();
         for m in [&mut out.z_flow, &mut out.z_app, &mut out.z_net] {
             *m = EmbeddingMatrix { n, dim: e, data: vec![0f32; n * e] };
         }
-        let one = |i: usize, z_flow: &mut [f32], z_app: &mut [f32], z_net: &mut [f32]| {
-            SCRATCH.with(|s| flow(i, FlowOut { z_flow, z_app, z_net }, &mut s.borrow_mut()))
+        let group = |g: usize, z_flow: &mut [f32], z_app: &mut [f32], z_net: &mut [f32]| {
+            let first = g * FLOW_GROUP;
+            let feats: Vec<Cow<'f, RowFeatures>> = (first..first + z_flow.len() / e).map(&feature).collect();
+            let refs: Vec<&RowFeatures> = feats.iter().map(|f| f.as_ref()).collect();
+            SCRATCH.with(|s| self.forward_group(&refs, FlowOut { z_flow, z_app, z_net }, &mut s.borrow_mut()))
         };
-        if n == 1 {
-            // Batch 1: no hand-off to the pool.
-            one(0, &mut out.z_flow.data, &mut out.z_app.data, &mut out.z_net.data);
-        } else if n > 1 {
+        if n == 0 {
+            return out;
+        }
+        if n <= FLOW_GROUP {
+            // One group (e.g. batch 1): no hand-off to the pool.
+            group(0, &mut out.z_flow.data, &mut out.z_app.data, &mut out.z_net.data);
+        } else {
+            let w = FLOW_GROUP * e;
             out.z_flow
                 .data
-                .par_chunks_mut(e)
-                .zip(out.z_app.data.par_chunks_mut(e))
-                .zip(out.z_net.data.par_chunks_mut(e))
+                .par_chunks_mut(w)
+                .zip(out.z_app.data.par_chunks_mut(w))
+                .zip(out.z_net.data.par_chunks_mut(w))
                 .enumerate()
-                .for_each(|(i, ((f, a), nt))| one(i, f, a, nt));
+                .for_each(|(g, ((f, a), nt))| group(g, f, a, nt));
         }
         out
     }

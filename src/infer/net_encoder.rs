@@ -32,15 +32,28 @@ impl NetEncoder {
     }
 
     /// `cond [steps, in_dim]` → `tokens [steps, 2·hidden]` and `z_net`.
-    pub fn forward(&self, cond: &[f32], steps: usize, tokens: &mut [f32], z_net: &mut [f32], s: &mut Scratch) {
-        let mut x = s.take_for_overwrite(steps * self.input.dout);
-        self.input.forward(cond, steps, &mut x);
+    /// `seqs` condition series of `steps` rows each, stacked → their GRU tokens `[seqs·steps,
+    /// token_dim]` and unit-length `z_net [seqs, emb_dim]`, each as computed alone.
+    pub fn forward(
+        &self,
+        cond: &[f32],
+        seqs: usize,
+        steps: usize,
+        tokens: &mut [f32],
+        z_net: &mut [f32],
+        s: &mut Scratch,
+    ) {
+        let (rows, td) = (seqs * steps, self.token_dim());
+        let mut x = s.take_for_overwrite(rows * self.input.dout);
+        self.input.forward(cond, rows, &mut x);
         gelu_inplace(&mut x);
-        self.gru.forward(&x, steps, tokens, s);
-        let mut pooled = s.take(self.token_dim());
-        self.pool.forward(tokens, steps, None, &mut pooled, s);
-        self.proj.forward_vec(&pooled, z_net);
-        l2_normalize(z_net);
+        self.gru.forward(&x, seqs, steps, tokens, s);
+        let mut pooled = s.take(seqs * td);
+        for (q, p) in pooled.chunks_exact_mut(td).enumerate() {
+            self.pool.forward(&tokens[q * steps * td..(q + 1) * steps * td], steps, None, p, s);
+        }
+        self.proj.forward(&pooled, seqs, z_net);
+        z_net.chunks_exact_mut(self.proj.dout).for_each(l2_normalize);
         s.give(pooled);
         s.give(x);
     }

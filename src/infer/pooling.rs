@@ -21,14 +21,9 @@ impl AttentionPool {
     pub fn forward(&self, xs: &[f32], rows: usize, keep: Option<&[f32]>, out: &mut [f32], s: &mut Scratch) {
         let d = self.score_w.len();
         let mut w = s.take(rows);
-        for (wi, x) in w.iter_mut().zip(xs.chunks_exact(d)) {
-            *wi = self.score_b + x.iter().zip(&self.score_w).map(|(a, b)| a * b).sum::<f32>();
-        }
+        super::math::row_dots(&xs[..rows * d], &self.score_w, self.score_b, &mut w);
         masked_softmax(&mut w, keep);
-        out[..d].iter_mut().for_each(|o| *o = 0.0);
-        for (&wi, x) in w.iter().zip(xs.chunks_exact(d)) {
-            out.iter_mut().zip(x).for_each(|(o, v)| *o += wi * v);
-        }
+        super::math::weighted_rows(&xs[..rows * d], &w, &mut out[..d]);
         s.give(w);
     }
 }
