@@ -37,15 +37,21 @@ impl Packed {
             if cs == 1 {
                 // Rows of W contiguous (a weight, an attention head's values): slice copies.
                 for (kk, dst) in panel.chunks_exact_mut(NR).enumerate() {
-                    dst[..cn].copy_from_slice(&w[kk * rs + c0..kk * rs + c0 + cn]);
+                    let src = &w[kk * rs + c0..kk * rs + c0 + cn];
+                    if cn == NR {
+                        // A fixed-size copy is two register moves, not a `memcpy` call.
+                        dst.copy_from_slice(&src[..NR]);
+                    } else {
+                        dst[..cn].copy_from_slice(src);
+                    }
                 }
             } else {
                 // Columns of W contiguous (an attention head's keys, read as Kᵀ): walk each
                 // column once, reading its k values in order.
                 for j in 0..cn {
-                    let col = &w[(c0 + j) * cs..];
-                    for kk in 0..k {
-                        panel[kk * NR + j] = col[kk * rs];
+                    let col = w[(c0 + j) * cs..].iter().step_by(rs);
+                    for (dst, &v) in panel.chunks_exact_mut(NR).zip(col).take(k) {
+                        dst[j] = v;
                     }
                 }
             }
