@@ -1,6 +1,6 @@
-//! Bidirectional multi-layer GRU (torch `nn::gru`, batch-first, eval mode), one sequence at a time.
-//! Gates in torch's order (r, z, n): the input projections of all steps are one matmul, the
-//! recurrent mat-vec runs per step on the packed `W_hhᵀ`.
+//! Bidirectional multi-layer GRU (torch `nn::gru`, batch-first, eval mode) over sequences of one
+//! length, advanced together. Gates in torch's order (r, z, n): the input projections of all
+//! steps are one matmul, the recurrent product runs per step on the packed `W_hhᵀ`.
 use super::math::{sigmoid, simd_fn, tanh};
 use super::matmul::Packed;
 use super::ops::{Linear, Scratch};

@@ -1,8 +1,8 @@
 //! Pure-Rust CPU inference of a trained FlowCon-X model: the eval-mode forward pass of
 //! `model::FlowConX` (dropout off) on plain f32 slices, with matrix products on the packed
 //! kernel of `matmul`. libtorch pays per-op overhead that dominates at these sizes
-//! (a 24-step BiGRU is ~150 tiny ops); here one flow is one tight single-threaded pass, and a
-//! batch is flows in parallel on the current rayon pool. Only a flow's real packets are computed:
+//! (a 24-step BiGRU is ~150 tiny ops); here a group of flows is one tight single-threaded pass,
+//! and a batch is groups in parallel on the current rayon pool. Only a flow's real packets are computed:
 //! padding is masked everywhere it could reach the outputs (see `conv_block`, `transformer`).
 //! Weights come from the tch `VarStore` once; training stays on tch.
 pub mod app_encoder;
