@@ -140,12 +140,12 @@ fn top_k_plain(scores: &[f32], k: usize) -> Vec<(f32, usize)> {
     };
     // Once the list is full almost no score beats its last entry: a branch-free test of 8 scores
     // at a time (one vector compare) skips those chunks, and only a chunk with a candidate is walked.
-    let chunks = scores.chunks_exact(8);
-    let tail = scores.len() - chunks.remainder().len();
-    for (c, chunk) in chunks.enumerate() {
+    let (chunks, rest) = scores.as_chunks::<8>();
+    let tail = scores.len() - rest.len();
+    for (c, chunk) in chunks.iter().enumerate() {
         if top.len() == k {
             let floor = top[k - 1].0;
-            if !chunk.iter().fold(false, |any, &s| any | (s > floor)) {
+            if chunk.iter().fold(0u32, |any, &s| any | (s > floor) as u32) == 0 {
                 continue;
             }
         }
