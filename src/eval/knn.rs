@@ -67,7 +67,6 @@ impl KnnIndex {
             return Vec::new();
         }
         let n = self.packed.n;
-        let zero = vec![0f32; n];
         let block = |s: usize, e: usize| -> Vec<KnnVote> {
             SCORES.with(|buf| {
                 // The thread's score buffer, grown once: the product overwrites every value.
@@ -77,7 +76,7 @@ impl KnnIndex {
                 }
                 let scores = &mut buf[..(e - s) * n];
                 let q = &queries.data[s * queries.cols..e * queries.cols];
-                self.packed.matmul(q, queries.cols, e - s, &zero, scores);
+                self.packed.matmul_into(q, queries.cols, e - s, None, scores, n);
                 scores.chunks_exact(n).map(|row| self.vote(row, k)).collect()
             })
         };

@@ -1,8 +1,7 @@
 //! Bidirectional multi-layer GRU (torch `nn::gru`, batch-first, eval mode) over sequences of one
 //! length, advanced together. Gates in torch's order (r, z, n): the input projections of all
-//! steps are one matmul, the recurrent product runs per step on the packed `W_hhᵀ`.
+//! steps are one matmul, the recurrent product of all sequences one per step.
 use super::math::{sigmoid, simd_fn, tanh};
-use super::matmul::Packed;
 use super::ops::{Linear, Scratch};
 use super::weights::Weights;
 use crate::error::Result;
@@ -11,9 +10,8 @@ use crate::error::Result;
 struct Direction {
     /// `W_ih`, `b_ih`: input → 3·hidden gates.
     input: Linear,
-    /// `W_hhᵀ [hidden, 3·hidden]`, packed: the per-step mat-vec runs on the matmul kernel.
-    whh: Packed,
-    bhh: Vec<f32>,
+    /// `W_hh`, `b_hh`: hidden state → 3·hidden gates, one product per step.
+    recurrent: Linear,
 }
 
 #[derive(Debug, Clone)]
@@ -34,8 +32,12 @@ impl Gru {
             let bih = w.get(&name("bias_ih"), g)?;
             Ok(Direction {
                 input: Linear::from_parts(&wih, bih, din, g),
-                whh: Packed::new(&super::ops::transpose(&w.get(&name("weight_hh"), g * hidden)?, g, hidden), hidden, g),
-                bhh: w.get(&name("bias_hh"), g)?,
+                recurrent: Linear::from_parts(
+                    &w.get(&name("weight_hh"), g * hidden)?,
+                    w.get(&name("bias_hh"), g)?,
+                    hidden,
+                    g,
+                ),
             })
         };
         let layers = (0..layers).map(|l| Ok([dir(l, "")?, dir(l, "_reverse")?])).collect::<Result<_>>()?;
@@ -70,7 +72,7 @@ impl Gru {
                 h.iter_mut().for_each(|v| *v = 0.0);
                 for step in 0..steps {
                     let t = if d == 0 { step } else { steps - 1 - step };
-                    dir.whh.matmul(&h, hd, seqs, &dir.bhh, &mut gh);
+                    dir.recurrent.forward(&h, seqs, &mut gh);
                     for (q, (hq, ghq)) in h.chunks_exact_mut(hd).zip(gh.chunks_exact(g)).enumerate() {
                         let r = q * steps + t;
                         update(&gi[r * g..(r + 1) * g], ghq, hq);

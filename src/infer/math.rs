@@ -96,6 +96,12 @@ pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// The 8 lanes' partial sums added in a fixed pairwise order.
+#[inline(always)]
+fn sum_lanes(acc: [f32; 8]) -> f32 {
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
 /// Sum in 8 interleaved lanes (a fixed order, so deterministic) that vectorises.
 #[inline(always)]
 pub fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
@@ -107,7 +113,7 @@ pub fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
             *a += f(v);
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut s = sum_lanes(acc);
     for &v in rem {
         s += f(v);
     }
@@ -125,7 +131,7 @@ pub fn lane_dot(a: &[f32], b: &[f32]) -> f32 {
             *s += x * y;
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut s = sum_lanes(acc);
     let tail = n - n % 8;
     for (&x, &y) in a[tail..].iter().zip(&b[tail..]) {
         s += x * y;

@@ -31,12 +31,7 @@ impl AttentionPool {
 /// Mean of the real rows of `xs [rows, dim]` (count clamped at 1, as tch's `masked_mean`).
 pub fn masked_mean(xs: &[f32], rows: usize, mask: &[f32], out: &mut [f32]) {
     let d = out.len();
-    out.iter_mut().for_each(|o| *o = 0.0);
-    let mut count = 0f32;
-    for (x, &m) in xs[..rows * d].chunks_exact(d).zip(mask) {
-        out.iter_mut().zip(x).for_each(|(o, v)| *o += v * m);
-        count += m;
-    }
-    let c = count.max(1.0);
+    super::math::weighted_rows(&xs[..rows * d], &mask[..rows], out);
+    let c = mask[..rows].iter().sum::<f32>().max(1.0);
     out.iter_mut().for_each(|o| *o /= c);
 }
