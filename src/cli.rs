@@ -246,6 +246,9 @@ pub struct TrainArgs {
     /// Training embeddings kept per service as the checkpoint's reference set
     #[arg(long, default_value_t = 256)]
     pub reference_per_service: usize,
+    /// Evaluate and save a moving average of the weights with this decay per step (0 = off)
+    #[arg(long, default_value_t = 0.0)]
+    pub ema_decay: f64,
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,

@@ -147,6 +147,7 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
             threads: a.threads,
             grad_clip: a.grad_clip,
             reference_per_service: a.reference_per_service,
+            ema_decay: a.ema_decay,
             quiet: a.quiet,
         }
     }

@@ -156,6 +156,13 @@ pub struct Normalizer {
     pub packet_std: Vec<f32>,
     pub cond_mean: Vec<f32>,
     pub cond_std: Vec<f32>,
+    /// `Some(cap)` when every training row's totals, means, rates and duration described exactly
+    /// its own packet sequence, of at most `cap` packets (as in `fiveg_flows.csv`). A row whose
+    /// columns cover other packets (a 10 s capture window of 800 packets keeps only its first
+    /// ones in the sequence) then gets them recomputed from its first `cap` packets, so the
+    /// model sees what it was trained on. `None`: the columns are used as given.
+    #[serde(default)]
+    pub stats_over_sequence: Option<usize>,
 }
 
 fn finish(ws: &[Welford]) -> (Vec<f32>, Vec<f32>) {
@@ -169,7 +176,11 @@ impl Normalizer {
     pub fn fit<'a>(rows: impl Iterator<Item = &'a FlowRow>, cfg: &FeatureConfig) -> Self {
         let mut pw = vec![Welford::new(); PACKET_FEATURES];
         let mut cw = vec![Welford::new(); COND_FEATURES];
+        let (mut scope, mut longest) = (true, 0usize);
         for row in rows {
+            let n = sequence_len(row);
+            scope &= row.total_packets == n as f64;
+            longest = longest.max(n);
             let f = row_features(row, cfg);
             for (i, m) in f.mask.iter().enumerate() {
                 if *m > 0.0 {
@@ -186,12 +197,16 @@ impl Normalizer {
         }
         let (packet_mean, packet_std) = finish(&pw);
         let (cond_mean, cond_std) = finish(&cw);
-        Normalizer { packet_mean, packet_std, cond_mean, cond_std }
+        let stats_over_sequence = scope.then_some(longest).filter(|&n| n > 0);
+        Normalizer { packet_mean, packet_std, cond_mean, cond_std, stats_over_sequence }
     }
 
     /// The model inputs of `row`: its features, normalised.
     pub fn features(&self, row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
-        let mut f = row_features(row, cfg);
+        let mut f = match self.stats_over_sequence {
+            Some(cap) if !describes_sequence(row, cap) => row_features(&sequence_row(row, cap), cfg),
+            _ => row_features(row, cfg),
+        };
         self.apply(&mut f);
         f
     }
@@ -206,10 +221,60 @@ impl Normalizer {
                 x.iter_mut().for_each(|v| *v = 0.0);
             }
         }
+        // A measurement no training row carried (its presence channel's mean is 0) has untrained
+        // weights behind it: it counts as absent, as it did for every row the model learned from.
+        // Else e.g. the `jitter_ms` of capture rows would shift their embeddings at random.
+        let unseen: Vec<(usize, usize)> = COND_MISSING.into_iter().filter(|&(_, p)| self.cond_mean[p] <= 0.0).collect();
         for x in f.cond.chunks_mut(COND_FEATURES) {
             normalize(x, &self.cond_mean, &self.cond_std, &COND_MISSING);
+            for &(v, p) in &unseen {
+                x[v] = 0.0;
+                x[p] = 0.0;
+            }
         }
     }
+}
+
+fn sequence_len(row: &FlowRow) -> usize {
+    row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len())
+}
+
+/// Do the row's columns describe exactly its sequence, and is that at most `cap` packets?
+fn describes_sequence(row: &FlowRow, cap: usize) -> bool {
+    let n = sequence_len(row);
+    n <= cap && row.total_packets == n as f64
+}
+
+/// The row cut to its first `cap` packets, with totals, means, population standard deviations,
+/// duration (sum of IATs, first IAT 0) and rates (over max(duration, 1 ms)) of those packets:
+/// the definitions of `fiveg_flows.csv` (checked against its rows in the tests). RTT, jitter and
+/// loss stay as measured.
+pub fn sequence_row(row: &FlowRow, cap: usize) -> FlowRow {
+    let n = sequence_len(row).min(cap);
+    let mut out = FlowRow {
+        packet_lengths: row.packet_lengths[..n].to_vec(),
+        iat_values: row.iat_values[..n].to_vec(),
+        directions: row.directions[..n].to_vec(),
+        ..row.clone()
+    };
+    let (mut len, mut iat) = (Welford::new(), Welford::new());
+    out.packet_lengths.iter().for_each(|&v| len.push(v as f64));
+    out.iat_values.iter().for_each(|&v| iat.push(v as f64));
+    let fwd = out.directions.iter().filter(|&&d| d > 0).count() as f64;
+    let duration: f64 = out.iat_values.iter().map(|&v| v as f64).sum();
+    let secs = duration.max(1.0) / 1000.0;
+    let bytes: f64 = out.packet_lengths.iter().map(|&v| v as f64).sum();
+    out.total_packets = n as f64;
+    out.total_fwd_packets = fwd;
+    out.total_backward_packets = n as f64 - fwd;
+    out.packet_length_mean = len.mean();
+    out.packet_length_std = len.std();
+    out.flow_iat_mean = iat.mean();
+    out.flow_iat_std = iat.std();
+    out.flow_duration = (n > 0).then_some(duration);
+    out.flow_bytes_per_s = (n > 0).then_some(bytes / secs);
+    out.flow_packets_per_s = (n > 0).then_some(n as f64 / secs);
+    out
 }
 
 fn normalize(x: &mut [f32], mean: &[f32], std: &[f32], missing: &[(usize, usize)]) {
@@ -278,5 +343,81 @@ mod tests {
         assert!(f.packets[4 * PACKET_FEATURES..].iter().all(|&v| v == 0.0));
         assert_eq!(f.cond[8], 0.0, "absent rtt stays 0");
         assert!(f.packets.iter().chain(&f.cond).all(|v| v.is_finite()));
+    }
+
+    /// Real rows of `fiveg_flows.csv`: its columns describe each row's own sequence.
+    fn sample_rows() -> Vec<FlowRow> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/processed/fiveg_flows_sample.csv");
+        crate::features::schema::read_rows(std::path::Path::new(path)).unwrap()
+    }
+
+    #[test]
+    fn sequence_row_reproduces_the_columns_of_real_rows() {
+        let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => (a - b).abs() <= 1e-3 * a.abs().max(1.0),
+            (a, b) => a == b,
+        };
+        let rows = sample_rows();
+        assert!(rows.len() > 100);
+        for (i, r) in rows.iter().enumerate() {
+            let s = sequence_row(r, 64);
+            assert_eq!(s.packet_lengths, r.packet_lengths, "row {i}");
+            assert_eq!(
+                (s.total_packets, s.total_fwd_packets, s.total_backward_packets),
+                (r.total_packets, r.total_fwd_packets, r.total_backward_packets),
+                "row {i}"
+            );
+            for (what, a, b) in [
+                ("length mean", s.packet_length_mean, r.packet_length_mean),
+                ("length std", s.packet_length_std, r.packet_length_std),
+                ("iat mean", s.flow_iat_mean, r.flow_iat_mean),
+                ("iat std", s.flow_iat_std, r.flow_iat_std),
+                ("duration", s.flow_duration, r.flow_duration),
+                ("bytes/s", s.flow_bytes_per_s, r.flow_bytes_per_s),
+                ("packets/s", s.flow_packets_per_s, r.flow_packets_per_s),
+            ] {
+                assert!(close(a, b), "row {i} {what}: {a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn window_columns_are_recomputed_over_the_sequence_when_training_rows_were_so() {
+        let cfg = FeatureConfig { max_packets: 8, time_bins: 4 };
+        let rows = sample_rows();
+        let norm = Normalizer::fit(rows.iter(), &cfg);
+        let longest = rows.iter().map(|r| r.packet_lengths.len()).max().unwrap();
+        assert_eq!(norm.stats_over_sequence, Some(longest));
+        // A capture window: the same first packets, but columns over 800 packets in 10 s.
+        let mut window = rows[0].clone();
+        window.total_packets = 800.0;
+        window.total_fwd_packets = 300.0;
+        window.total_backward_packets = 500.0;
+        window.flow_duration = Some(10_000.0);
+        window.flow_packets_per_s = Some(80.0);
+        // Equal up to the rounding of the CSV's columns.
+        let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(diff(&norm.features(&window, &cfg).packets, &norm.features(&rows[0], &cfg).packets) < 1e-5);
+        // Training rows whose columns cover more than their sequence: columns used as given.
+        let norm = Normalizer::fit([window.clone(), rows[0].clone()].iter(), &cfg);
+        assert_eq!(norm.stats_over_sequence, None);
+        assert!(diff(&norm.features(&window, &cfg).packets, &norm.features(&rows[0], &cfg).packets) > 0.1);
+    }
+
+    #[test]
+    fn measurements_absent_from_training_are_ignored_at_inference() {
+        // Training rows carry rtt_ms but never jitter_ms or loss_rate (as fiveg_flows.csv);
+        // a capture row that has all three must look to the model like one with rtt_ms only.
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4 };
+        let mut r2 = row();
+        r2.packet_lengths[0] = 400.0;
+        let norm = Normalizer::fit([row(), r2].iter(), &cfg);
+        let mut measured = row();
+        measured.jitter_ms = Some(30.0);
+        measured.loss_rate = Some(0.02);
+        assert_eq!(norm.features(&measured, &cfg).cond, norm.features(&row(), &cfg).cond);
+        // Once training has seen them, they count.
+        let norm = Normalizer::fit([measured.clone(), row()].iter(), &cfg);
+        assert_ne!(norm.features(&measured, &cfg).cond, norm.features(&row(), &cfg).cond);
     }
 }

@@ -79,16 +79,21 @@ pub fn embedding_metrics(
         apps_evaluated: Some(loao.apps_evaluated),
     };
 
-    if let (Some(tr), Some(te)) = (train.raw, test.raw) {
-        let st = Standardizer::fit(tr);
-        let idx = KnnIndex::euclidean(st.apply(tr), train.service.to_vec(), ns);
-        let pred: Vec<u32> = idx.predict(&st.apply(te), opt.k).iter().map(|v| v.label).collect();
-        m.baseline = Some(Baseline {
-            raw_knn_accuracy: accuracy(&pred, test.service),
-            raw_knn_macro_f1: macro_f1(&pred, test.service, ns),
-            features: tr.cols,
-        });
-    }
+    let raw_pred = match (train.raw, test.raw) {
+        (Some(tr), Some(te)) => {
+            let st = Standardizer::fit(tr);
+            let idx = KnnIndex::euclidean(st.apply(tr), train.service.to_vec(), ns);
+            let pred: Vec<u32> = idx.predict(&st.apply(te), opt.k).iter().map(|v| v.label).collect();
+            m.baseline = Some(Baseline {
+                raw_knn_accuracy: accuracy(&pred, test.service),
+                raw_knn_macro_f1: macro_f1(&pred, test.service, ns),
+                features: tr.cols,
+            });
+            Some(pred)
+        }
+        _ => None,
+    };
+    m.app_coverage = Some(app_coverage(train.app, test, apps, &knn_pred, raw_pred.as_deref()));
 
     // The rejection threshold needs known flows only; the AUROC needs background flows too.
     let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
@@ -117,6 +122,31 @@ pub fn embedding_metrics(
         y: xy.iter().map(|p| p[1]).collect(),
     });
     Ok(m)
+}
+
+/// k-NN accuracy (embedding and raw) on the test rows of apps seen / not seen in training.
+fn app_coverage(train_app: &[u32], test: &Side, apps: &LabelSet, knn: &[u32], raw: Option<&[u32]>) -> AppCoverage {
+    let mut trained = vec![false; apps.len()];
+    train_app.iter().for_each(|&a| trained[a as usize] = true);
+    let seen: Vec<bool> = test.app.iter().map(|&a| trained[a as usize]).collect();
+    let acc = |pred: &[u32], want: bool| {
+        let (p, t): (Vec<u32>, Vec<u32>) =
+            pred.iter().zip(test.service).zip(&seen).filter(|(_, &s)| s == want).map(|((&p, &t), _)| (p, t)).unzip();
+        accuracy(&p, &t)
+    };
+    let mut unseen_apps: Vec<String> =
+        test.app.iter().filter(|&&a| !trained[a as usize]).map(|&a| apps.names[a as usize].clone()).collect();
+    unseen_apps.sort();
+    unseen_apps.dedup();
+    AppCoverage {
+        seen_rows: seen.iter().filter(|&&s| s).count(),
+        unseen_rows: seen.iter().filter(|&&s| !s).count(),
+        unseen_apps,
+        knn_accuracy_seen: acc(knn, true),
+        knn_accuracy_unseen: acc(knn, false),
+        raw_knn_accuracy_seen: raw.and_then(|r| acc(r, true)),
+        raw_knn_accuracy_unseen: raw.and_then(|r| acc(r, false)),
+    }
 }
 
 #[cfg(test)]
@@ -167,5 +197,23 @@ mod tests {
         assert_eq!(os.background_rejected, Some(1.0));
         assert_eq!(m.confusion.as_ref().unwrap().matrix, vec![vec![4, 0], vec![0, 4]]);
         assert_eq!(m.projection.as_ref().unwrap().x.len(), 8);
+        let cov = m.app_coverage.as_ref().unwrap();
+        assert_eq!((cov.seen_rows, cov.unseen_rows, cov.knn_accuracy_unseen), (8, 0, None));
+    }
+
+    #[test]
+    fn app_coverage_splits_rows_by_training_apps() {
+        // Training saw apps 0 and 1; the test has two rows of app 0 and two of app 2 (never seen).
+        let emb = Matrix::from_rows(&[vec![1.0], vec![1.0], vec![1.0], vec![1.0]]).unwrap();
+        let service = [0, 0, 1, 1];
+        let test = Side { emb: &emb, service: &service, app: &[0, 0, 2, 2], raw: None };
+        let apps = LabelSet::from_names(["a0", "a1", "a2"]);
+        // k-NN gets one seen row right and both unseen ones right; raw gets the unseen ones wrong.
+        let cov = app_coverage(&[0, 1, 1], &test, &apps, &[0, 1, 1, 1], Some(&[0, 0, 0, 0]));
+        assert_eq!((cov.seen_rows, cov.unseen_rows), (2, 2));
+        assert_eq!(cov.unseen_apps, vec!["a2".to_string()]);
+        assert_eq!((cov.knn_accuracy_seen, cov.knn_accuracy_unseen), (Some(0.5), Some(1.0)));
+        assert_eq!((cov.raw_knn_accuracy_seen, cov.raw_knn_accuracy_unseen), (Some(1.0), Some(0.0)));
+        assert_eq!(app_coverage(&[0, 1, 2], &test, &apps, &[0, 0, 1, 1], None).raw_knn_accuracy_seen, None);
     }
 }

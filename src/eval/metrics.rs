@@ -25,6 +25,8 @@ pub struct Metrics {
     pub throughput: Option<Throughput>,
     pub split: Option<SplitInfo>,
     pub baseline: Option<Baseline>,
+    /// k-NN accuracy on test rows whose app has / has no training rows.
+    pub app_coverage: Option<AppCoverage>,
     pub open_set: Option<OpenSet>,
     /// k-NN per-class precision/recall on the test rows.
     pub per_class: Vec<ClassScore>,
@@ -90,6 +92,21 @@ pub struct SplitInfo {
     /// Captures found on both sides (0 for a capture split).
     pub shared_captures: usize,
     pub seed: u64,
+}
+
+/// A capture split can hold out an app's only capture; its rows then meet an app the model
+/// never saw. Splitting the test rows this way shows how much of the error that is.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppCoverage {
+    pub seen_rows: usize,
+    pub unseen_rows: usize,
+    /// Apps of test rows without any training row.
+    pub unseen_apps: Vec<String>,
+    pub knn_accuracy_seen: Option<f64>,
+    pub knn_accuracy_unseen: Option<f64>,
+    pub raw_knn_accuracy_seen: Option<f64>,
+    pub raw_knn_accuracy_unseen: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

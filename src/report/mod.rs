@@ -202,6 +202,18 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
         }
     }
 
+    if let Some(cov) = m.app_coverage.as_ref().filter(|c| c.unseen_rows > 0) {
+        let _ = writeln!(s, "\n## Test rows by app coverage\n");
+        s.push_str("| Test rows | Rows | k-NN (embedding) | k-NN (raw features) |\n| --- | --- | --- | --- |\n");
+        for (what, rows, knn, raw) in [
+            ("app seen in training", cov.seen_rows, cov.knn_accuracy_seen, cov.raw_knn_accuracy_seen),
+            ("app not in training", cov.unseen_rows, cov.knn_accuracy_unseen, cov.raw_knn_accuracy_unseen),
+        ] {
+            let _ = writeln!(s, "| {what} | {rows} | {} | {} |", pct(knn), pct(raw));
+        }
+        let _ = writeln!(s, "\nApps without training rows: {}.", cov.unseen_apps.join(", "));
+    }
+
     if let Some(o) = &m.open_set {
         let _ = writeln!(s, "\n## Open set (known services vs background)\n");
         let _ = writeln!(

@@ -1,6 +1,7 @@
 //! Training: losses, memory bank, the trainer loop, checkpoints and a quick k-NN check.
 pub mod bench;
 pub mod checkpoint;
+pub mod ema;
 pub mod knn;
 pub mod loss;
 pub mod memory;

@@ -2,6 +2,7 @@
 //! gradient-norm clipping, cosine learning rate, a per-class memory bank, deterministic batch
 //! order from the seed; a checkpoint and `history.json` after every epoch.
 use super::checkpoint::{self, embed_with, CheckpointMeta, EmbeddingMatrix, Reference, StoredSplit};
+use super::ema::Ema;
 use super::knn::{accuracy, knn_predict};
 use super::loss;
 use super::memory::MemoryBank;
@@ -61,6 +62,9 @@ pub struct TrainConfig {
     pub grad_clip: f64,
     /// Reference embeddings kept per service in the checkpoint.
     pub reference_per_service: usize,
+    /// Weight averaging: 0 = off; else the decay of the moving average that is evaluated and saved.
+    #[serde(default)]
+    pub ema_decay: f64,
     pub quiet: bool,
 }
 
@@ -214,6 +218,9 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     if cfg.temperature.is_nan() || cfg.temperature <= 0.0 {
         return Err(Error::Config("--temperature must be > 0".into()));
     }
+    if !(0.0..1.0).contains(&cfg.ema_decay) {
+        return Err(Error::Config("--ema-decay must be in [0, 1)".into()));
+    }
     if !(0.0..1.0).contains(&cfg.split.test_fraction) {
         return Err(Error::Config("--test-fraction must be in [0, 1)".into()));
     }
@@ -273,6 +280,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         train: split.train.clone(),
         test: split.test.clone(),
     };
+    let mut ema = (cfg.ema_decay > 0.0).then(|| Ema::new(&s.vs, cfg.ema_decay));
     let mut step = 0usize;
     let mut lr = cfg.lr;
     for epoch in 0..cfg.epochs {
@@ -304,6 +312,9 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
                 });
             }
             opt.step();
+            if let Some(e) = ema.as_mut() {
+                e.update();
+            }
             let service_ids = Vec::<i64>::try_from(&batch.service.to_device(Device::Cpu)).map_err(Error::Torch)?;
             bank.push(&out.z_app, &service_ids);
             for (a, p) in sums.iter_mut().zip(&parts) {
@@ -323,6 +334,8 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         }
         bar.finish_and_clear();
         let seconds = start.elapsed().as_secs_f64();
+        // The averaged weights are what is checked, saved and referenced; training goes on from the live ones.
+        let live = ema.as_ref().map(Ema::swap_in);
         let knn_accuracy = quick_knn(&s, &rows, &eval_train, &eval_test, device)?;
         let mut losses: BTreeMap<String, f64> =
             LOSS_NAMES.iter().zip(&sums).map(|(n, v)| (n.to_string(), v / seen.max(1) as f64)).collect();
@@ -355,8 +368,12 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         };
         checkpoint::save_checkpoint(&cfg.output_dir, &s.vs, &meta)?;
         checkpoint::write_json(&cfg.output_dir.join("history.json"), &history)?;
+        if epoch + 1 == cfg.epochs {
+            build_reference(&s, &rows, &split.train, cfg, device)?.save(&cfg.output_dir)?;
+        } else if let (Some(e), Some(live)) = (&ema, live) {
+            e.restore(live);
+        }
     }
-    build_reference(&s, &rows, &split.train, cfg, device)?.save(&cfg.output_dir)?;
     Ok(TrainSummary { history, labels: s.labels, device, parameters })
 }
 
