@@ -224,10 +224,10 @@ impl Normalizer {
         // A measurement no training row carried (its presence channel's mean is 0) has untrained
         // weights behind it: it counts as absent, as it did for every row the model learned from.
         // Else e.g. the `jitter_ms` of capture rows would shift their embeddings at random.
-        let unseen: Vec<(usize, usize)> = COND_MISSING.into_iter().filter(|&(_, p)| self.cond_mean[p] <= 0.0).collect();
+        let unseen = COND_MISSING.map(|(_, p)| self.cond_mean[p] <= 0.0);
         for x in f.cond.chunks_mut(COND_FEATURES) {
             normalize(x, &self.cond_mean, &self.cond_std, &COND_MISSING);
-            for &(v, p) in &unseen {
+            for (&(v, p), _) in COND_MISSING.iter().zip(unseen).filter(|(_, u)| *u) {
                 x[v] = 0.0;
                 x[p] = 0.0;
             }
@@ -278,12 +278,13 @@ pub fn sequence_row(row: &FlowRow, cap: usize) -> FlowRow {
 }
 
 fn normalize(x: &mut [f32], mean: &[f32], std: &[f32], missing: &[(usize, usize)]) {
-    let present: Vec<bool> = missing.iter().map(|&(_, p)| x[p] > 0.0).collect();
+    // Bit i: measurement i of `missing` is present (read before the presence channels change).
+    let present = missing.iter().enumerate().fold(0u32, |m, (i, &(_, p))| m | ((x[p] > 0.0) as u32) << i);
     for ((v, m), s) in x.iter_mut().zip(mean).zip(std) {
         *v = (*v - m) / s;
     }
-    for (&(v, _), ok) in missing.iter().zip(present) {
-        if !ok {
+    for (i, &(v, _)) in missing.iter().enumerate() {
+        if present & (1 << i) == 0 {
             x[v] = 0.0;
         }
     }
