@@ -181,6 +181,9 @@ pub struct TrainArgs {
     /// Network-condition augmentations per real training row (IAT scaling, jitter, loss); 0 = real rows only
     #[arg(long, default_value_t = 0)]
     pub augment_count: usize,
+    /// Prefix copies per real training row (its first 5..n packets, columns recomputed); 0 = none
+    #[arg(long, default_value_t = 0)]
+    pub augment_crop: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     #[arg(long, value_enum, default_value = "auto")]

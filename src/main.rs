@@ -113,6 +113,7 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
             lr: a.lr,
             weight_decay: a.weight_decay,
             augment_count: a.augment_count,
+            augment_crop: a.augment_crop,
             seed: a.seed,
             device: device(a.device),
             memory_per_class: a.memory_per_class,

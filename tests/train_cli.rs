@@ -129,6 +129,23 @@ fn train_is_deterministic_resumes_and_embeds() {
 }
 
 #[test]
+fn prefix_copies_and_weight_averaging_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    train(&out, &["--augment-crop", "1", "--ema-decay", "0.9"]);
+    let h = json(out.join("history.json"));
+    let e = &h["epochs"][0];
+    assert_eq!(h["augment_crop"], 1);
+    assert_eq!(e["augmented"], true);
+    assert_eq!(e["augmented_samples"], e["real_samples"], "one prefix copy per training row");
+    assert_eq!(e["samples"].as_u64().unwrap(), 2 * e["real_samples"].as_u64().unwrap());
+    let meta = json(out.join("checkpoint.json"));
+    assert_eq!(meta["training"]["ema_decay"], 0.9);
+    // The sample's columns describe each row's own ≤ 64-packet sequence, as in fiveg_flows.csv.
+    assert_eq!(meta["normalizer"]["stats_over_sequence"], 64);
+}
+
+#[test]
 fn bad_input_fails_with_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");

@@ -2,6 +2,7 @@
 //! IATs scaled (slower/faster path), jittered, and packets lost. Every draw comes from the seed;
 //! augmented rows are only ever added on request (`--augment-count`) and reported as such.
 use super::rng::SplitMix;
+use super::tensorize::sequence_row;
 use crate::features::schema::FlowRow;
 
 /// One augmented copy of `row`. Sizes and directions of kept packets are unchanged.
@@ -52,6 +53,28 @@ pub fn augment_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
     out
 }
 
+/// Shortest prefix `crop_row` keeps (the fewest packets of a `fiveg_flows.csv` flow).
+pub const MIN_CROP: usize = 5;
+
+/// The flow's first k packets, k uniform in [min(`MIN_CROP`, n), n]: the same flow seen through
+/// a shorter window. Columns that described exactly the sequence (as in `fiveg_flows.csv`) are
+/// recomputed over the prefix; columns that covered more packets (CESNET's whole-flow counts)
+/// are kept as they are.
+pub fn crop_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
+    let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len());
+    let lo = n.min(MIN_CROP);
+    let k = lo + (rng.next_u64() % (n - lo + 1) as u64) as usize;
+    if row.total_packets == n as f64 {
+        return sequence_row(row, k);
+    }
+    FlowRow {
+        packet_lengths: row.packet_lengths[..k].to_vec(),
+        iat_values: row.iat_values[..k].to_vec(),
+        directions: row.directions[..k].to_vec(),
+        ..row.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +97,39 @@ mod tests {
         assert!(a.packet_lengths.len() <= 40 && a.packet_lengths.len() >= 30);
         assert!(a.jitter_ms.is_none() && a.loss_rate.is_none());
         assert_ne!(a.rtt_ms, row.rtt_ms);
+    }
+
+    #[test]
+    fn crops_are_seeded_prefixes_with_their_own_columns() {
+        let row = FlowRow {
+            packet_lengths: (0..40).map(|i| 100.0 + i as f32).collect(),
+            iat_values: (0..40).map(|i| if i == 0 { 0.0 } else { 5.0 }).collect(),
+            directions: (0..40).map(|i| if i % 3 == 0 { 1 } else { -1 }).collect(),
+            total_packets: 40.0,
+            ..Default::default()
+        };
+        let mut lens = std::collections::BTreeSet::new();
+        for k in 0..64 {
+            let c = crop_row(&row, &mut SplitMix::new(9, &[k]));
+            assert_eq!(c, crop_row(&row, &mut SplitMix::new(9, &[k])));
+            let n = c.packet_lengths.len();
+            assert!((MIN_CROP..=40).contains(&n));
+            assert_eq!(c.packet_lengths[..], row.packet_lengths[..n]);
+            assert_eq!(c.total_packets, n as f64);
+            assert_eq!(c.flow_duration, Some(5.0 * (n - 1) as f64));
+            lens.insert(n);
+        }
+        assert!(lens.len() > 10, "prefix lengths vary: {lens:?}");
+        // Whole-flow columns (more packets than the sequence) stay; a short flow stays whole.
+        let wide = FlowRow { total_packets: 500.0, ..row.clone() };
+        assert_eq!(crop_row(&wide, &mut SplitMix::new(1, &[0])).total_packets, 500.0);
+        let short = FlowRow {
+            packet_lengths: vec![1.0; 3],
+            iat_values: vec![0.0; 3],
+            directions: vec![1; 3],
+            total_packets: 3.0,
+            ..row
+        };
+        assert_eq!(crop_row(&short, &mut SplitMix::new(1, &[0])).packet_lengths.len(), 3);
     }
 }

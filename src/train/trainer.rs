@@ -7,7 +7,7 @@ use super::knn::{accuracy, knn_predict};
 use super::loss;
 use super::memory::MemoryBank;
 use super::DeviceChoice;
-use crate::dataset::augment::augment_row;
+use crate::dataset::augment::{augment_row, crop_row};
 use crate::dataset::batch::Batch;
 use crate::dataset::labels::LabelMaps;
 use crate::dataset::load::{load_rows, LoadConfig};
@@ -46,6 +46,9 @@ pub struct TrainConfig {
     pub lr: f64,
     pub weight_decay: f64,
     pub augment_count: usize,
+    /// Prefix copies per training row (`dataset::augment::crop_row`).
+    #[serde(default)]
+    pub augment_crop: usize,
     pub seed: u64,
     pub device: DeviceChoice,
     pub memory_per_class: usize,
@@ -94,6 +97,8 @@ pub struct History {
     pub flowconx_version: String,
     pub model_size: ModelSize,
     pub augment_count: usize,
+    #[serde(default)]
+    pub augment_crop: usize,
     pub train_rows: usize,
     pub test_rows: usize,
     pub epochs: Vec<EpochRecord>,
@@ -243,6 +248,13 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         .iter()
         .flat_map(|&i| (0..cfg.augment_count).map(move |k| (i, k)))
         .map(|(i, k)| augment_row(&rows[i], &mut SplitMix::new(cfg.seed, &[0xA6, i as u64, k as u64])))
+        .chain(
+            split
+                .train
+                .iter()
+                .flat_map(|&i| (0..cfg.augment_crop).map(move |k| (i, k)))
+                .map(|(i, k)| crop_row(&rows[i], &mut SplitMix::new(cfg.seed, &[0xC4, i as u64, k as u64]))),
+        )
         .collect();
     let items: Vec<&FlowRow> = split.train.iter().map(|&i| &rows[i]).chain(augmented.iter()).collect();
 
@@ -268,6 +280,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         flowconx_version: env!("CARGO_PKG_VERSION").into(),
         model_size: s.cfg.size,
         augment_count: cfg.augment_count,
+        augment_crop: cfg.augment_crop,
         train_rows: split.train.len(),
         test_rows: split.test.len(),
         epochs: Vec::new(),
