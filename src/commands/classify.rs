@@ -54,10 +54,13 @@ struct Sink<'a> {
     out: csv::Writer<&'a mut AtomicOutput>,
     pending: Vec<(Meta, FlowRow)>,
     counts: BTreeMap<String, u64>,
+    /// Rows carrying measurements the model ignores (no training row had them).
+    ignored: u64,
 }
 
 impl Sink<'_> {
     fn push(&mut self, meta: Meta, row: FlowRow) -> anyhow::Result<()> {
+        self.ignored += self.clf.normalizer().carries_ignored(&row) as u64;
         self.pending.push((meta, row));
         if self.pending.len() >= BATCH {
             self.flush()?;
@@ -149,6 +152,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         out: csv::WriterBuilder::new().from_writer(&mut out),
         pending: Vec::with_capacity(BATCH),
         counts: BTreeMap::new(),
+        ignored: 0,
     };
     sink.out.write_record(COLUMNS).with_context(|| format!("writing {label}"))?;
     let bar = crate::progress::count_bar(0, "flows", cfg.quiet);
@@ -196,6 +200,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     sink.flush()?;
     sink.out.flush().with_context(|| format!("writing {label}"))?;
     let counts = std::mem::take(&mut sink.counts);
+    let ignored = sink.ignored;
     drop(sink);
     out.commit()?;
     bar.finish_and_clear();
@@ -206,6 +211,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         clf.threshold_source,
         if skipped > 0 { format!(", {skipped} files skipped") } else { String::new() }
     );
+    super::note_ignored(ignored, &clf.normalizer().ignored_columns());
     eprint!("{}", super::format_counts("predicted_service", &counts));
     Ok(())
 }

@@ -39,6 +39,9 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
             engine.meta.split_config.mode
         );
     }
+    let norm = &engine.meta.normalizer;
+    let ignored = rows.iter().chain(&background).filter(|r| norm.carries_ignored(r)).count();
+    super::note_ignored(ignored as u64, &norm.ignored_columns());
     let spinner = crate::progress::count_bar(1, "evaluations", cfg.quiet);
     spinner.set_message(format!("{} rows, {kind} split", rows.len()));
     let m = evaluate_split(&engine, &rows, &split, &kind, &background, ecfg)?;

@@ -23,6 +23,17 @@ pub(crate) fn format_counts(title: &str, counts: &BTreeMap<String, u64>) -> Stri
     s
 }
 
+/// Says on stderr that `rows` rows carry measurements (`columns`) the model never saw in
+/// training and so ignores (`Normalizer::carries_ignored`).
+pub(crate) fn note_ignored(rows: u64, columns: &[&str]) {
+    if rows > 0 {
+        eprintln!(
+            "flowconx: note: {rows} rows carry {}, which no training row had: the model ignores them",
+            columns.join(" / ")
+        );
+    }
+}
+
 /// Apply `--limit-files` and refuse an empty selection, naming the input and what was looked for.
 pub(crate) fn select_files<T>(
     mut files: Vec<T>,

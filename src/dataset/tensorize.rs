@@ -235,6 +235,23 @@ impl Normalizer {
     }
 }
 
+/// The row's measured columns and the presence channel each feeds.
+fn measured(row: &FlowRow) -> [(&'static str, Option<f64>, usize); 3] {
+    [("rtt_ms", row.rtt_ms, 9), ("jitter_ms", row.jitter_ms, 11), ("loss_rate", row.loss_rate, 13)]
+}
+
+impl Normalizer {
+    /// Measured columns no training row carried: the model ignores them.
+    pub fn ignored_columns(&self) -> Vec<&'static str> {
+        measured(&FlowRow::default()).into_iter().filter(|m| self.cond_mean[m.2] <= 0.0).map(|m| m.0).collect()
+    }
+
+    /// Does `row` carry a value in one of the `ignored_columns`?
+    pub fn carries_ignored(&self, row: &FlowRow) -> bool {
+        measured(row).into_iter().any(|(_, v, p)| v.is_some_and(f64::is_finite) && self.cond_mean[p] <= 0.0)
+    }
+}
+
 fn sequence_len(row: &FlowRow) -> usize {
     row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len())
 }
@@ -417,8 +434,11 @@ mod tests {
         measured.jitter_ms = Some(30.0);
         measured.loss_rate = Some(0.02);
         assert_eq!(norm.features(&measured, &cfg).cond, norm.features(&row(), &cfg).cond);
+        assert_eq!(norm.ignored_columns(), vec!["jitter_ms", "loss_rate"]);
+        assert!(norm.carries_ignored(&measured) && !norm.carries_ignored(&row()));
         // Once training has seen them, they count.
         let norm = Normalizer::fit([measured.clone(), row()].iter(), &cfg);
         assert_ne!(norm.features(&measured, &cfg).cond, norm.features(&row(), &cfg).cond);
+        assert!(norm.ignored_columns().is_empty() && !norm.carries_ignored(&measured));
     }
 }

@@ -71,6 +71,11 @@ impl Classifier {
         Ok(Classifier { engine, index, protos, services, ref_apps: r.apps, threshold, threshold_source, k })
     }
 
+    /// How the checkpoint turns rows into model inputs.
+    pub fn normalizer(&self) -> &crate::dataset::tensorize::Normalizer {
+        &self.engine.meta.normalizer
+    }
+
     pub fn max_packets(&self) -> usize {
         self.engine.meta.model.features.max_packets
     }
