@@ -2,14 +2,14 @@
 //! IATs scaled (slower/faster path), jittered, and packets lost. Every draw comes from the seed;
 //! augmented rows are only ever added on request (`--augment-count`) and reported as such.
 use super::rng::SplitMix;
-use super::tensorize::sequence_row;
+use super::tensorize::{prefix, sequence_len, sequence_row};
 use crate::features::schema::FlowRow;
 
 /// One augmented copy of `row`. Sizes and directions of kept packets are unchanged.
 pub fn augment_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
     let scale = rng.range(0.6, 1.8);
     let loss = rng.range(0.0, 0.05);
-    let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len());
+    let n = sequence_len(row);
     let mean_iat =
         if n > 1 { row.iat_values[1..n].iter().map(|&x| x.max(0.0) as f64).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
     let sigma = 0.15 * mean_iat * scale;
@@ -61,17 +61,13 @@ pub const MIN_CROP: usize = 5;
 /// recomputed over the prefix; columns that covered more packets (CESNET's whole-flow counts)
 /// are kept as they are.
 pub fn crop_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
-    let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len());
+    let n = sequence_len(row);
     let lo = n.min(MIN_CROP);
     let k = lo + (rng.next_u64() % (n - lo + 1) as u64) as usize;
     if row.total_packets == n as f64 {
-        return sequence_row(row, k);
-    }
-    FlowRow {
-        packet_lengths: row.packet_lengths[..k].to_vec(),
-        iat_values: row.iat_values[..k].to_vec(),
-        directions: row.directions[..k].to_vec(),
-        ..row.clone()
+        sequence_row(row, k)
+    } else {
+        prefix(row, k)
     }
 }
 
@@ -79,16 +75,20 @@ pub fn crop_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
 mod tests {
     use super::*;
 
-    #[test]
-    fn augmentation_is_seeded_and_keeps_missing_measurements_missing() {
-        let row = FlowRow {
+    /// 40 packets of 100..139 bytes, 5 ms apart, every `up`-th one uplink; columns: the count.
+    fn flow(up: usize) -> FlowRow {
+        FlowRow {
             packet_lengths: (0..40).map(|i| 100.0 + i as f32).collect(),
             iat_values: (0..40).map(|i| if i == 0 { 0.0 } else { 5.0 }).collect(),
-            directions: (0..40).map(|i| if i % 2 == 0 { 1 } else { -1 }).collect(),
-            rtt_ms: Some(20.0),
+            directions: (0..40).map(|i| if i % up == 0 { 1 } else { -1 }).collect(),
             total_packets: 40.0,
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn augmentation_is_seeded_and_keeps_missing_measurements_missing() {
+        let row = FlowRow { rtt_ms: Some(20.0), ..flow(2) };
         let a = augment_row(&row, &mut SplitMix::new(3, &[0]));
         let b = augment_row(&row, &mut SplitMix::new(3, &[0]));
         assert_eq!(a, b);
@@ -101,13 +101,7 @@ mod tests {
 
     #[test]
     fn crops_are_seeded_prefixes_with_their_own_columns() {
-        let row = FlowRow {
-            packet_lengths: (0..40).map(|i| 100.0 + i as f32).collect(),
-            iat_values: (0..40).map(|i| if i == 0 { 0.0 } else { 5.0 }).collect(),
-            directions: (0..40).map(|i| if i % 3 == 0 { 1 } else { -1 }).collect(),
-            total_packets: 40.0,
-            ..Default::default()
-        };
+        let row = flow(3);
         let mut lens = std::collections::BTreeSet::new();
         for k in 0..64 {
             let c = crop_row(&row, &mut SplitMix::new(9, &[k]));

@@ -46,7 +46,7 @@ pub struct RowFeatures {
 
 pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
     let (p, t) = (cfg.max_packets, cfg.time_bins);
-    let n = row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len()).min(p);
+    let n = sequence_len(row).min(p);
     let mut packets = vec![0f32; p * PACKET_FEATURES];
     let mut mask = vec![0f32; p];
     let total_t: f64 = row.iat_values[..n].iter().map(|&x| x.max(0.0) as f64).sum();
@@ -252,8 +252,20 @@ impl Normalizer {
     }
 }
 
-fn sequence_len(row: &FlowRow) -> usize {
+/// Packets in the row's sequence (the shortest of its three per-packet lists).
+pub fn sequence_len(row: &FlowRow) -> usize {
     row.packet_lengths.len().min(row.iat_values.len()).min(row.directions.len())
+}
+
+/// The row with its sequences cut to their first `n` packets; every other field as it was.
+pub fn prefix(row: &FlowRow, n: usize) -> FlowRow {
+    let n = sequence_len(row).min(n);
+    FlowRow {
+        packet_lengths: row.packet_lengths[..n].to_vec(),
+        iat_values: row.iat_values[..n].to_vec(),
+        directions: row.directions[..n].to_vec(),
+        ..row.clone()
+    }
 }
 
 /// Do the row's columns describe exactly its sequence, and is that at most `cap` packets?
@@ -267,13 +279,8 @@ fn describes_sequence(row: &FlowRow, cap: usize) -> bool {
 /// the definitions of `fiveg_flows.csv` (checked against its rows in the tests). RTT, jitter and
 /// loss stay as measured.
 pub fn sequence_row(row: &FlowRow, cap: usize) -> FlowRow {
-    let n = sequence_len(row).min(cap);
-    let mut out = FlowRow {
-        packet_lengths: row.packet_lengths[..n].to_vec(),
-        iat_values: row.iat_values[..n].to_vec(),
-        directions: row.directions[..n].to_vec(),
-        ..row.clone()
-    };
+    let mut out = prefix(row, cap);
+    let n = out.packet_lengths.len();
     let (mut len, mut iat) = (Welford::new(), Welford::new());
     out.packet_lengths.iter().for_each(|&v| len.push(v as f64));
     out.iat_values.iter().for_each(|&v| iat.push(v as f64));
