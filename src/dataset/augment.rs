@@ -2,7 +2,7 @@
 //! IATs scaled (slower/faster path), jittered, and packets lost. Every draw comes from the seed;
 //! augmented rows are only ever added on request (`--augment-count`) and reported as such.
 use super::rng::SplitMix;
-use super::tensorize::{prefix, sequence_len, sequence_row};
+use super::tensorize::{describes_sequence, prefix, sequence_len, sequence_row};
 use crate::features::schema::FlowRow;
 
 /// One augmented copy of `row`. Sizes and directions of kept packets are unchanged.
@@ -64,7 +64,7 @@ pub fn crop_row(row: &FlowRow, rng: &mut SplitMix) -> FlowRow {
     let n = sequence_len(row);
     let lo = n.min(MIN_CROP);
     let k = lo + (rng.next_u64() % (n - lo + 1) as u64) as usize;
-    if row.total_packets == n as f64 {
+    if describes_sequence(row, n) {
         sequence_row(row, k)
     } else {
         prefix(row, k)

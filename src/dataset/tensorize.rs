@@ -12,7 +12,10 @@ pub const COND_FEATURES: usize = 14;
 
 /// (value channel, presence channel) pairs: the value stays 0 after normalisation when absent.
 const PACKET_MISSING: [(usize, usize); 0] = [];
+/// The per-bin RTT proxy, then the row's measured columns in `MEASURED` order.
 const COND_MISSING: [(usize, usize); 4] = [(5, 6), (8, 9), (10, 11), (12, 13)];
+/// The row's measured columns, feeding `COND_MISSING[1..]`.
+const MEASURED: [&str; 3] = ["rtt_ms", "jitter_ms", "loss_rate"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FeatureConfig {
@@ -178,9 +181,8 @@ impl Normalizer {
         let mut cw = vec![Welford::new(); COND_FEATURES];
         let (mut scope, mut longest) = (true, 0usize);
         for row in rows {
-            let n = sequence_len(row);
-            scope &= row.total_packets == n as f64;
-            longest = longest.max(n);
+            scope &= describes_sequence(row, usize::MAX);
+            longest = longest.max(sequence_len(row));
             let f = row_features(row, cfg);
             for (i, m) in f.mask.iter().enumerate() {
                 if *m > 0.0 {
@@ -224,7 +226,7 @@ impl Normalizer {
         // A measurement no training row carried (its presence channel's mean is 0) has untrained
         // weights behind it: it counts as absent, as it did for every row the model learned from.
         // Else e.g. the `jitter_ms` of capture rows would shift their embeddings at random.
-        let unseen = COND_MISSING.map(|(_, p)| self.cond_mean[p] <= 0.0);
+        let unseen = COND_MISSING.map(|pair| !self.trained_on(pair));
         for x in f.cond.chunks_mut(COND_FEATURES) {
             normalize(x, &self.cond_mean, &self.cond_std, &COND_MISSING);
             for (&(v, p), _) in COND_MISSING.iter().zip(unseen).filter(|(_, u)| *u) {
@@ -233,22 +235,29 @@ impl Normalizer {
             }
         }
     }
-}
 
-/// The row's measured columns and the presence channel each feeds.
-fn measured(row: &FlowRow) -> [(&'static str, Option<f64>, usize); 3] {
-    [("rtt_ms", row.rtt_ms, 9), ("jitter_ms", row.jitter_ms, 11), ("loss_rate", row.loss_rate, 13)]
-}
+    /// Did any training row carry this (value, presence) measurement? Its presence channel's
+    /// training mean is the share of rows that had it.
+    fn trained_on(&self, (_, presence): (usize, usize)) -> bool {
+        self.cond_mean[presence] > 0.0
+    }
 
-impl Normalizer {
     /// Measured columns no training row carried: the model ignores them.
     pub fn ignored_columns(&self) -> Vec<&'static str> {
-        measured(&FlowRow::default()).into_iter().filter(|m| self.cond_mean[m.2] <= 0.0).map(|m| m.0).collect()
+        MEASURED
+            .into_iter()
+            .zip(&COND_MISSING[1..])
+            .filter(|(_, &pair)| !self.trained_on(pair))
+            .map(|(n, _)| n)
+            .collect()
     }
 
     /// Does `row` carry a value in one of the `ignored_columns`?
     pub fn carries_ignored(&self, row: &FlowRow) -> bool {
-        measured(row).into_iter().any(|(_, v, p)| v.is_some_and(f64::is_finite) && self.cond_mean[p] <= 0.0)
+        [row.rtt_ms, row.jitter_ms, row.loss_rate]
+            .into_iter()
+            .zip(&COND_MISSING[1..])
+            .any(|(v, &pair)| v.is_some_and(f64::is_finite) && !self.trained_on(pair))
     }
 }
 
@@ -260,16 +269,15 @@ pub fn sequence_len(row: &FlowRow) -> usize {
 /// The row with its sequences cut to their first `n` packets; every other field as it was.
 pub fn prefix(row: &FlowRow, n: usize) -> FlowRow {
     let n = sequence_len(row).min(n);
-    FlowRow {
-        packet_lengths: row.packet_lengths[..n].to_vec(),
-        iat_values: row.iat_values[..n].to_vec(),
-        directions: row.directions[..n].to_vec(),
-        ..row.clone()
-    }
+    let mut out = row.clone();
+    out.packet_lengths.truncate(n);
+    out.iat_values.truncate(n);
+    out.directions.truncate(n);
+    out
 }
 
 /// Do the row's columns describe exactly its sequence, and is that at most `cap` packets?
-fn describes_sequence(row: &FlowRow, cap: usize) -> bool {
+pub fn describes_sequence(row: &FlowRow, cap: usize) -> bool {
     let n = sequence_len(row);
     n <= cap && row.total_packets == n as f64
 }
@@ -373,6 +381,7 @@ mod tests {
     /// Real rows of `fiveg_flows.csv`: its columns describe each row's own sequence.
     fn sample_rows() -> Vec<FlowRow> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/processed/fiveg_flows_sample.csv");
+        // ok: a test fixture bundled with the repository.
         crate::features::schema::read_rows(std::path::Path::new(path)).unwrap()
     }
 
@@ -411,7 +420,7 @@ mod tests {
         let cfg = FeatureConfig { max_packets: 8, time_bins: 4 };
         let rows = sample_rows();
         let norm = Normalizer::fit(rows.iter(), &cfg);
-        let longest = rows.iter().map(|r| r.packet_lengths.len()).max().unwrap();
+        let longest = rows.iter().map(|r| r.packet_lengths.len()).max().unwrap(); // ok: fixture has rows
         assert_eq!(norm.stats_over_sequence, Some(longest));
         // A capture window: the same first packets, but columns over 800 packets in 10 s.
         let mut window = rows[0].clone();
