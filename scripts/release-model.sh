@@ -16,7 +16,7 @@ build_release
 # lr 1e-3 and 60 epochs: FlowCon-X's defaults (12 epochs, 3e-4) under-train the small model on
 # 1.5k rows (k-NN 66% vs 73% on the capture split). SupCon and the pairwise margin on z_flow (the
 # embedding k-NN, SVM and the open-set score use; FlowCon-X's documented runs set both too): over
-# three capture splits, mean k-NN 66.2% vs 64.5% and open-set AUROC ~0.92 vs 0.75 without them.
+# three capture splits, mean k-NN 66.2% vs 64.5% and open-set AUROC 0.90 vs 0.77 without them.
 # 60 epochs rather than 30: the same mean k-NN and AUROC, but inter-service cosine 0.20 vs 0.37
 # (mean of three capture splits) and higher SVM / prototype accuracy on the random split (table
 # in docs/training.md).

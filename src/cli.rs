@@ -133,6 +133,14 @@ pub enum EngineArg {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum UnknownScoreArg {
+    /// Cosine to the nearest service prototype (the open-set KPI's score)
+    Similarity,
+    /// log Σ exp of the service head's logits
+    Energy,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SplitArg {
     /// No capture (file, CESNET day) on both sides; rows without `capture` are their own group
     Capture,
@@ -428,10 +436,14 @@ pub struct ClassifyArgs {
     /// Flow window length in seconds (captures only)
     #[arg(long, default_value_t = 10.0)]
     pub window_seconds: f64,
-    /// Prototype similarity below which a flow is `unknown`; default: the threshold stored with the
-    /// checkpoint (metrics.json), else the one keeping 95% of the reference rows
+    /// Score below which a flow is `unknown` (see --unknown-score); default: the threshold stored
+    /// with the checkpoint (metrics.json), else the one keeping 95% of the reference rows
     #[arg(long)]
     pub unknown_threshold: Option<f32>,
+    /// Open-set score of the unknown rule: the nearest service prototype's cosine, or the energy
+    /// of the model's service head (adds an `energy` column)
+    #[arg(long, value_enum, default_value = "similarity")]
+    pub unknown_score: UnknownScoreArg,
     /// Neighbours in the k-NN vote
     #[arg(long, default_value_t = 5)]
     pub k: usize,

@@ -252,6 +252,10 @@ impl From<cli::ClassifyArgs> for flowconx::commands::classify::Config {
             output: a.output,
             window_seconds: a.window_seconds,
             unknown_threshold: a.unknown_threshold,
+            unknown_score: match a.unknown_score {
+                cli::UnknownScoreArg::Similarity => flowconx::eval::classify::UnknownScore::Similarity,
+                cli::UnknownScoreArg::Energy => flowconx::eval::classify::UnknownScore::Energy,
+            },
             k: a.k,
             device: device(a.device),
             engine: engine(a.engine),

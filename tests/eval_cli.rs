@@ -34,8 +34,24 @@ fn train(out: &Path) {
 fn csv_rows(p: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(p).unwrap();
     let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(h.join(","), "capture,src,sport,dst,dport,proto,window_start,predicted_service,nearest_app,similarity");
+    let base = "capture,src,sport,dst,dport,proto,window_start,predicted_service,nearest_app,similarity";
+    assert!(h.join(",") == base || h.join(",") == format!("{base},energy"), "header {h:?}");
     r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect()
+}
+
+/// `flowconx classify --device cpu --quiet [extra] --checkpoint ck --input input --output out`, which must succeed.
+fn classify(ck: &Path, input: &Path, out: &Path, extra: &[&str]) {
+    ok(bin()
+        .args(["classify", "--device", "cpu", "--quiet"])
+        .args(extra)
+        .arg("--checkpoint")
+        .arg(ck)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .output()
+        .unwrap());
 }
 
 #[test]
@@ -86,6 +102,8 @@ fn evaluate_report_and_classify() {
         "/baseline/raw_knn_accuracy",
         "/open_set/auroc",
         "/open_set/threshold",
+        "/open_set/service_head_energy/auroc",
+        "/open_set/service_head_energy/threshold",
     ] {
         assert!(m.pointer(key).is_some_and(|v| v.is_number()), "{key} missing: {m}");
     }
@@ -112,6 +130,7 @@ fn evaluate_report_and_classify() {
         "## Baseline",
         "## Open set",
         "AUROC",
+        "| service-head energy (info) |",
         "kpi_report_pca.png",
         "kpi_report_confusion.png",
     ] {
@@ -124,13 +143,7 @@ fn evaluate_report_and_classify() {
 
     // classify a processed CSV: one verdict per input row, in order, endpoint columns empty.
     let v = dir.path().join("v.csv");
-    ok(bin()
-        .args(["classify", "--device", "cpu", "--quiet", "--input", SAMPLE, "--checkpoint"])
-        .arg(&ck)
-        .arg("--output")
-        .arg(&v)
-        .output()
-        .unwrap());
+    classify(&ck, &root(SAMPLE), &v, &[]);
     let rows = csv_rows(&v);
     let src = flowconx::features::schema::read_rows(&root(SAMPLE)).unwrap();
     assert_eq!(rows.len(), src.len());
@@ -143,35 +156,31 @@ fn evaluate_report_and_classify() {
     }
     // A threshold above every similarity rejects everything.
     let u = dir.path().join("u.csv");
-    ok(bin()
-        .args([
-            "classify",
-            "--device",
-            "cpu",
-            "--quiet",
-            "--unknown-threshold",
-            "1.5",
-            "--input",
-            BACKGROUND,
-            "--checkpoint",
-        ])
-        .arg(&ck)
-        .arg("--output")
-        .arg(&u)
-        .output()
-        .unwrap());
+    classify(&ck, &root(BACKGROUND), &u, &["--unknown-threshold", "1.5"]);
     assert!(csv_rows(&u).iter().all(|r| r[7] == "unknown"));
+    // The service head's energy as the open-set score: an `energy` column, and `unknown` exactly
+    // where it is below the energy threshold `train` stored in metrics.json.
+    let en = dir.path().join("energy.csv");
+    classify(&ck, &root(SAMPLE), &en, &["--unknown-score", "energy"]);
+    let header = std::fs::read_to_string(&en).unwrap().lines().next().unwrap().to_string();
+    assert!(header.ends_with(",similarity,energy"), "{header}");
+    let trained: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("metrics.json")).unwrap()).unwrap();
+    let t = trained["open_set"]["service_head_energy"]["threshold"].as_f64().unwrap();
+    let rows = csv_rows(&en);
+    assert_eq!(rows.len(), src.len());
+    for r in &rows {
+        let e: f64 = r[10].parse().unwrap();
+        assert!(e.is_finite());
+        // The file holds 6 decimals; leave out rows that close to the threshold.
+        if (e - t).abs() > 1e-5 {
+            assert_eq!(r[7] == "unknown", e < t, "energy {e} vs threshold {t}: {r:?}");
+        }
+    }
 
     // classify a raw capture: endpoints filled, deterministic.
     let (c1, c2) = (dir.path().join("c1.csv"), dir.path().join("c2.csv"));
     for c in [&c1, &c2] {
-        ok(bin()
-            .args(["classify", "--device", "cpu", "--quiet", "--input", CAPTURE, "--checkpoint"])
-            .arg(&ck)
-            .arg("--output")
-            .arg(c)
-            .output()
-            .unwrap());
+        classify(&ck, &root(CAPTURE), c, &[]);
     }
     let rows = csv_rows(&c1);
     assert!(!rows.is_empty());
@@ -182,15 +191,7 @@ fn evaluate_report_and_classify() {
     let vca = root("../shared/data/pcap/vca");
     if vca.is_dir() {
         let o = dir.path().join("vca.csv");
-        ok(bin()
-            .args(["classify", "--device", "cpu", "--quiet", "--checkpoint"])
-            .arg(&ck)
-            .arg("--input")
-            .arg(&vca)
-            .arg("--output")
-            .arg(&o)
-            .output()
-            .unwrap());
+        classify(&ck, &vca, &o, &[]);
         let rows = csv_rows(&o);
         assert!(rows.iter().any(|r| r[0].ends_with(".pcapng")), "no VCA verdicts");
     } else {
@@ -199,15 +200,7 @@ fn evaluate_report_and_classify() {
     let merged = root("../shared/data/pcap/ndpi_ether_merged.pcap");
     if merged.is_file() {
         let o = dir.path().join("ndpi.csv");
-        ok(bin()
-            .args(["classify", "--device", "cpu", "--quiet", "--checkpoint"])
-            .arg(&ck)
-            .arg("--input")
-            .arg(&merged)
-            .arg("--output")
-            .arg(&o)
-            .output()
-            .unwrap());
+        classify(&ck, &merged, &o, &[]);
         assert!(csv_rows(&o).len() > 1000);
     } else {
         eprintln!("skipping merged nDPI trace: {} not found", merged.display());

@@ -1,7 +1,7 @@
 //! `flowconx classify`: a capture, a folder of captures or a processed CSV → one verdict per flow
 //! window (per row for a CSV), streamed: windows are classified in batches as they close.
 use crate::error::Error;
-use crate::eval::classify::{Classifier, Verdict};
+use crate::eval::classify::{Classifier, UnknownScore, Verdict};
 use crate::features::schema::RowReader;
 use crate::features::FlowRow;
 use crate::flow::capture::{for_each_window, CaptureConfig, WindowRecord};
@@ -35,6 +35,7 @@ pub struct Config {
     pub output: PathBuf,
     pub window_seconds: f64,
     pub unknown_threshold: Option<f32>,
+    pub unknown_score: UnknownScore,
     pub k: usize,
     pub device: DeviceChoice,
     pub engine: crate::infer::EngineChoice,
@@ -84,18 +85,11 @@ fn write_verdict<W: Write>(out: &mut csv::Writer<W>, meta: &Meta, v: &Verdict) -
     let sim = format!("{:.6}", v.similarity);
     let empty: [String; 6] = Default::default();
     let e = meta.endpoints.as_ref().unwrap_or(&empty);
-    out.write_record([
-        meta.capture.as_str(),
-        &e[0],
-        &e[1],
-        &e[2],
-        &e[3],
-        &e[4],
-        &e[5],
-        &v.service,
-        &v.nearest_app,
-        &sim,
-    ])?;
+    let mut record =
+        vec![meta.capture.as_str(), &e[0], &e[1], &e[2], &e[3], &e[4], &e[5], &v.service, &v.nearest_app, &sim];
+    let energy = v.energy.map(|x| format!("{x:.6}"));
+    record.extend(energy.as_deref());
+    out.write_record(record)?;
     Ok(())
 }
 
@@ -143,7 +137,7 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         anyhow::bail!("--window-seconds must be > 0");
     }
     let device = cfg.device.resolve()?;
-    let clf = Classifier::load(&cfg.checkpoint, device, cfg.engine, cfg.k, cfg.unknown_threshold)?;
+    let clf = Classifier::load(&cfg.checkpoint, device, cfg.engine, cfg.k, cfg.unknown_threshold, cfg.unknown_score)?;
     let meta = std::fs::metadata(&cfg.input).map_err(|e| Error::io(&cfg.input, e))?;
     let mut out = AtomicOutput::create_path(&cfg.output)?;
     let label = out.path_label();
@@ -154,7 +148,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         counts: BTreeMap::new(),
         ignored: 0,
     };
-    sink.out.write_record(COLUMNS).with_context(|| format!("writing {label}"))?;
+    let energy_column = (cfg.unknown_score == UnknownScore::Energy).then_some("energy");
+    sink.out.write_record(COLUMNS.iter().copied().chain(energy_column)).with_context(|| format!("writing {label}"))?;
     let bar = crate::progress::count_bar(0, "flows", cfg.quiet);
     let mut skipped = 0u64;
     if !meta.is_dir() && is_csv(&cfg.input) {
@@ -205,8 +200,12 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     out.commit()?;
     bar.finish_and_clear();
     eprintln!(
-        "classify: {} reference rows, unknown below similarity {:.4} ({:?}){}",
+        "classify: {} reference rows, unknown below {} {:.4} ({:?}){}",
         clf.reference_rows(),
+        match clf.score {
+            UnknownScore::Similarity => "similarity",
+            UnknownScore::Energy => "energy",
+        },
         clf.threshold,
         clf.threshold_source,
         if skipped > 0 { format!(", {skipped} files skipped") } else { String::new() }

@@ -65,6 +65,13 @@ pub fn print_summary(m: &Metrics) {
     if let Some(o) = &m.open_set {
         let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
         eprintln!("      open set: AUROC {}, threshold {}", show(o.auroc), show(o.threshold));
+        if let Some(e) = &o.service_head_energy {
+            eprintln!(
+                "      open set, service-head energy (info): AUROC {}, threshold {}",
+                show(e.auroc),
+                show(e.threshold)
+            );
+        }
     }
     if let (Some(l), Some(t)) = (&m.latency_end_to_end, &m.throughput) {
         eprintln!(

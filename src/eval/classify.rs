@@ -1,6 +1,6 @@
 //! Per-flow verdicts from a checkpoint alone: k-NN over the reference embeddings stored with it
-//! (majority service, app of the nearest row) and `unknown` when the best service-prototype
-//! cosine is below the rejection threshold.
+//! (majority service, app of the nearest row) and `unknown` when the open-set score — the best
+//! service-prototype cosine, or the service head's energy — is below the rejection threshold.
 use super::knn::KnnIndex;
 use super::matrix::{LabelSet, Matrix};
 use super::metrics::Metrics;
@@ -20,8 +20,20 @@ pub const UNKNOWN: &str = "unknown";
 pub struct Verdict {
     pub service: String,
     pub nearest_app: String,
-    /// Cosine to the nearest service prototype (the open-set score).
+    /// Cosine to the nearest service prototype (the default open-set score).
     pub similarity: f32,
+    /// The service head's energy, when it is the open-set score.
+    pub energy: Option<f32>,
+}
+
+/// The score `classify` compares with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownScore {
+    /// Cosine to the nearest service prototype (`open_set.threshold`).
+    #[default]
+    Similarity,
+    /// Energy of the service head (`open_set.service_head_energy.threshold`).
+    Energy,
 }
 
 /// Where the rejection threshold came from.
@@ -42,11 +54,19 @@ pub struct Classifier {
     ref_apps: Vec<String>,
     pub threshold: f32,
     pub threshold_source: ThresholdSource,
+    pub score: UnknownScore,
     k: usize,
 }
 
 impl Classifier {
-    pub fn load(path: &Path, device: Device, choice: EngineChoice, k: usize, threshold: Option<f32>) -> Result<Self> {
+    pub fn load(
+        path: &Path,
+        device: Device,
+        choice: EngineChoice,
+        k: usize,
+        threshold: Option<f32>,
+        score: UnknownScore,
+    ) -> Result<Self> {
         let engine = Engine::load(path, device, choice)?;
         let r = Reference::load(&engine.dir)?;
         if r.z_flow.n == 0 {
@@ -57,18 +77,21 @@ impl Classifier {
         let refs = to_matrix(r.z_flow.clone())?;
         // Prototypes from the reference rows themselves, so they match the stored sample.
         let protos = Prototypes::build(&refs, &labels, services.len(), None);
-        let index = KnnIndex::cosine(refs, labels, services.len());
         let (threshold, threshold_source) = match threshold {
             Some(t) => (t, ThresholdSource::Flag),
-            None => match metrics_threshold(&engine.dir) {
+            None => match metrics_threshold(&engine.dir, score) {
                 Some(t) => (t, ThresholdSource::Metrics),
                 None => {
-                    let known: Vec<f32> = protos.nearest(&to_matrix(r.z_flow.clone())?).iter().map(|p| p.1).collect();
+                    let known: Vec<f32> = match score {
+                        UnknownScore::Similarity => protos.nearest(&refs).iter().map(|p| p.1).collect(),
+                        UnknownScore::Energy => engine.head.energy(&refs)?,
+                    };
                     (keep_threshold(&known, super::compute::KEEP_FRACTION).unwrap_or(0.0), ThresholdSource::Reference)
                 }
             },
         };
-        Ok(Classifier { engine, index, protos, services, ref_apps: r.apps, threshold, threshold_source, k })
+        let index = KnnIndex::cosine(refs, labels, services.len());
+        Ok(Classifier { engine, index, protos, services, ref_apps: r.apps, threshold, threshold_source, score, k })
     }
 
     /// How the checkpoint turns rows into model inputs.
@@ -90,30 +113,41 @@ impl Classifier {
             return Ok(Vec::new());
         }
         let z = self.engine.z_flow(rows, batch)?;
-        Ok(self.verdicts(&z))
+        self.verdicts(&z)
     }
 
-    fn verdicts(&self, z: &Matrix) -> Vec<Verdict> {
+    fn verdicts(&self, z: &Matrix) -> Result<Vec<Verdict>> {
         let votes = self.index.predict(z, self.k);
         let near = self.protos.nearest(z);
-        votes
+        let energy = match self.score {
+            UnknownScore::Similarity => None,
+            UnknownScore::Energy => Some(self.engine.head.energy(z)?),
+        };
+        Ok(votes
             .iter()
             .zip(near)
-            .map(|(v, (_, sim))| Verdict {
-                service: if sim >= self.threshold {
-                    self.services.name(v.label).to_string()
-                } else {
-                    UNKNOWN.to_string()
-                },
-                nearest_app: self.ref_apps.get(v.nearest).cloned().unwrap_or_default(),
-                similarity: sim,
+            .enumerate()
+            .map(|(i, (v, (_, sim)))| {
+                let energy = energy.as_ref().map(|e| e[i]);
+                let known = energy.unwrap_or(sim) >= self.threshold;
+                Verdict {
+                    service: if known { self.services.name(v.label).to_string() } else { UNKNOWN.to_string() },
+                    nearest_app: self.ref_apps.get(v.nearest).cloned().unwrap_or_default(),
+                    similarity: sim,
+                    energy,
+                }
             })
-            .collect()
+            .collect())
     }
 }
 
-fn metrics_threshold(dir: &Path) -> Option<f32> {
+fn metrics_threshold(dir: &Path, score: UnknownScore) -> Option<f32> {
     let bytes = std::fs::read(dir.join("metrics.json")).ok()?;
     let m: Metrics = serde_json::from_slice(&bytes).ok()?;
-    m.open_set?.threshold.map(|t| t as f32)
+    let os = m.open_set?;
+    let t = match score {
+        UnknownScore::Similarity => os.threshold,
+        UnknownScore::Energy => os.service_head_energy?.threshold,
+    };
+    t.map(|t| t as f32)
 }

@@ -95,19 +95,16 @@ pub fn embedding_metrics(
     };
     m.app_coverage = Some(app_coverage(train.app, test, apps, &knn_pred, raw_pred.as_deref()));
 
-    // The rejection threshold needs known flows only; the AUROC needs background flows too.
     let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
-    let threshold = keep_threshold(&known, KEEP_FRACTION);
     let unknown: Vec<f32> = background.map(|bg| protos.nearest(bg).iter().map(|p| p.1).collect()).unwrap_or_default();
-    let rejected = threshold
-        .filter(|_| !unknown.is_empty())
-        .map(|t| unknown.iter().filter(|&&s| s < t).count() as f64 / unknown.len() as f64);
+    let score = open_set_score(&known, &unknown);
     m.open_set = Some(OpenSet {
-        auroc: auroc(&known, &unknown),
-        threshold: threshold.map(|t| t as f64),
+        auroc: score.auroc,
+        threshold: score.threshold,
         keep_fraction: KEEP_FRACTION,
         background_rows: unknown.len(),
-        background_rejected: rejected,
+        background_rejected: score.background_rejected,
+        service_head_energy: None,
     });
 
     m.per_class = per_class(&knn_pred, test.service, &services.names);
@@ -122,6 +119,17 @@ pub fn embedding_metrics(
         y: xy.iter().map(|p| p[1]).collect(),
     });
     Ok(m)
+}
+
+/// Known vs background flows under one score (higher = more like a known service): the AUROC,
+/// the threshold keeping `KEEP_FRACTION` of known flows (known flows alone suffice), and the
+/// share of background flows below it.
+pub fn open_set_score(known: &[f32], unknown: &[f32]) -> OpenSetScore {
+    let threshold = keep_threshold(known, KEEP_FRACTION);
+    let rejected = threshold
+        .filter(|_| !unknown.is_empty())
+        .map(|t| unknown.iter().filter(|&&s| s < t).count() as f64 / unknown.len() as f64);
+    OpenSetScore { auroc: auroc(known, unknown), threshold: threshold.map(|t| t as f64), background_rejected: rejected }
 }
 
 /// k-NN accuracy (embedding and raw) on the test rows of apps seen / not seen in training.
@@ -152,6 +160,20 @@ fn app_coverage(train_app: &[u32], test: &Side, apps: &LabelSet, knn: &[u32], ra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_set_score_ranks_thresholds_and_rejects() {
+        // 20 known scores 1..=20: keeping 95% keeps 19 of them, so the threshold is 2.
+        let known: Vec<f32> = (1..=20).map(|v| v as f32).collect();
+        let s = open_set_score(&known, &[0.5, 1.5, 2.0, 30.0]);
+        assert_eq!(s.threshold, Some(2.0));
+        // Background below 2 is rejected: 0.5 and 1.5.
+        assert_eq!(s.background_rejected, Some(0.5));
+        // Pairs (known > background) over 80: 0.5 → 20, 1.5 → 19, 2.0 → 18 + a tie (½), 30 → 0.
+        assert_eq!(s.auroc, Some(57.5 / 80.0));
+        let none = open_set_score(&known, &[]);
+        assert_eq!((none.auroc, none.background_rejected, none.threshold), (None, None, Some(2.0)));
+    }
 
     #[test]
     fn perfect_clusters_score_perfectly() {

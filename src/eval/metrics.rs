@@ -118,6 +118,7 @@ pub struct Baseline {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OpenSet {
     /// Known test flows vs background flows, score = max service-prototype cosine.
     pub auroc: Option<f64>,
@@ -126,6 +127,18 @@ pub struct OpenSet {
     pub keep_fraction: f64,
     pub background_rows: usize,
     /// Background flows below the threshold (called `unknown`).
+    pub background_rejected: Option<f64>,
+    /// Information only: the same flows scored by the service head's energy (the KPI and
+    /// `classify` use the prototype cosine above).
+    pub service_head_energy: Option<OpenSetScore>,
+}
+
+/// One open-set score's AUROC, 95%-keep threshold and background rejection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpenSetScore {
+    pub auroc: Option<f64>,
+    pub threshold: Option<f64>,
     pub background_rejected: Option<f64>,
 }
 

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod classify;
 pub mod compute;
+pub mod head;
 pub mod knn;
 pub mod latency;
 pub mod matrix;

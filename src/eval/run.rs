@@ -2,7 +2,8 @@
 //! invariance, latency (batch 1; end to end and model only) and throughput (batch 256).
 //! `evaluate_checkpoint` is what both `flowconx evaluate` and the end of `flowconx train` call.
 use super::baseline::raw_matrix;
-use super::compute::{embedding_metrics, EvalOptions, Side};
+use super::compute::{embedding_metrics, open_set_score, EvalOptions, Side};
+use super::head::ServiceHead;
 use super::knn::KnnIndex;
 use super::latency::summarize;
 use super::matrix::{LabelSet, Matrix};
@@ -12,6 +13,7 @@ use super::sampling::stratified_cap;
 use crate::dataset::split::{captures_of, split_rows, Split, SplitConfig, SplitMode};
 use crate::error::{Error, Result};
 use crate::features::FlowRow;
+use crate::infer::weights::Weights;
 use crate::infer::{Backend, EngineChoice, Inputs, Prepared};
 use crate::train::checkpoint::{load_model, CheckpointMeta, EmbeddingMatrix};
 use std::path::{Path, PathBuf};
@@ -63,6 +65,8 @@ impl Default for EvaluateConfig {
 pub struct Engine {
     pub meta: CheckpointMeta,
     backend: Backend,
+    /// The service head on `z_flow`, for the open-set energy score.
+    pub head: ServiceHead,
     pub device: Device,
     pub dir: PathBuf,
 }
@@ -70,8 +74,9 @@ pub struct Engine {
 impl Engine {
     pub fn load(path: &Path, device: Device, choice: EngineChoice) -> Result<Self> {
         let (meta, vs, model) = load_model(path, device)?;
+        let head = ServiceHead::load(&Weights::from_varstore(&vs), meta.model.services as usize, meta.model.emb_dim())?;
         let backend = Backend::new(vs, model, &meta.model, device, choice)?;
-        Ok(Engine { meta, backend, device, dir: crate::train::checkpoint::checkpoint_dir(path) })
+        Ok(Engine { meta, backend, head, device, dir: crate::train::checkpoint::checkpoint_dir(path) })
     }
 
     /// `host` or `tch`.
@@ -208,6 +213,13 @@ pub fn evaluate_split(
         bg_emb.as_ref(),
         &opt,
     )?;
+    if let Some(os) = m.open_set.as_mut() {
+        let unknown = match &bg_emb {
+            Some(bg) => engine.head.energy(bg)?,
+            None => Vec::new(),
+        };
+        os.service_head_energy = Some(open_set_score(&engine.head.energy(&test_emb)?, &unknown));
+    }
     m.split = Some(split_info(rows, split, split_kind, train_idx.len(), test_idx.len(), cfg.seed));
     m.embedding = Some(format!("z_flow ({} dims, model {})", train_emb.cols, engine.meta.model.size.name()));
     m.device = Some(format!("{:?}", engine.device).to_lowercase());

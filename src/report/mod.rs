@@ -218,18 +218,28 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
         let _ = writeln!(s, "\n## Open set (known services vs background)\n");
         let _ = writeln!(
             s,
-            "| AUROC | Threshold (keeps {:.0}% of known) | Background rows | Background rejected |",
+            "| Score | AUROC | Threshold (keeps {:.0}% of known) | Background rows | Background rejected |",
             o.keep_fraction * 100.0
         );
-        s.push_str("| --- | --- | --- | --- |\n");
+        s.push_str("| --- | --- | --- | --- | --- |\n");
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} |",
+            "| max prototype cosine (KPI; `classify` rejects below the threshold) | {} | {} | {} | {} |",
             num(o.auroc),
             num(o.threshold),
             o.background_rows,
             pct(o.background_rejected)
         );
+        if let Some(e) = &o.service_head_energy {
+            let _ = writeln!(
+                s,
+                "| service-head energy (info) | {} | {} | {} | {} |",
+                num(e.auroc),
+                num(e.threshold),
+                o.background_rows,
+                pct(e.background_rejected)
+            );
+        }
     }
 
     if m.latency.is_some() || m.latency_end_to_end.is_some() || m.throughput.is_some() {
