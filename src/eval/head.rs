@@ -1,7 +1,7 @@
 //! The model's service head (`service_head`: a linear layer on `z_flow`, trained with the service
 //! cross-entropy) as a second open-set score: the energy `log Σ_k exp(logit_k)` of a flow's
 //! service logits (Liu et al., "Energy-based Out-of-distribution Detection", 2020). Known flows
-//! score high; the prototype cosine stays the open-set KPI and `classify`'s rule.
+//! score high; the prototype cosine stays the open-set KPI and `classify`'s default rule.
 use super::matrix::Matrix;
 use crate::error::{Error, Result};
 use crate::infer::weights::Weights;
