@@ -40,7 +40,7 @@ fn csv_rows(p: &Path) -> Vec<Vec<String>> {
 }
 
 /// `flowconx classify --device cpu --quiet [extra] --checkpoint ck --input input --output out`, which must succeed.
-fn classify(ck: &Path, input: &Path, out: &Path, extra: &[&str]) {
+fn classify(ck: &Path, input: &Path, out: &Path, extra: &[&str]) -> Output {
     ok(bin()
         .args(["classify", "--device", "cpu", "--quiet"])
         .args(extra)
@@ -51,7 +51,7 @@ fn classify(ck: &Path, input: &Path, out: &Path, extra: &[&str]) {
         .arg("--output")
         .arg(out)
         .output()
-        .unwrap());
+        .unwrap())
 }
 
 #[test]
@@ -161,7 +161,9 @@ fn evaluate_report_and_classify() {
     // The service head's energy as the open-set score: an `energy` column, and `unknown` exactly
     // where it is below the energy threshold `train` stored in metrics.json.
     let en = dir.path().join("energy.csv");
-    classify(&ck, &root(SAMPLE), &en, &["--unknown-score", "energy"]);
+    let o = classify(&ck, &root(SAMPLE), &en, &["--unknown-score", "energy"]);
+    // It says how reliable the head is (on the reference rows stored with the checkpoint).
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the service head classifies"));
     let header = std::fs::read_to_string(&en).unwrap().lines().next().unwrap().to_string();
     assert!(header.ends_with(",similarity,energy"), "{header}");
     let trained: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("metrics.json")).unwrap()).unwrap();

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 
 /// Rows per forward pass.
 const BATCH: usize = 256;
+/// Below this share of reference rows right, `--unknown-score energy` warns: the released heads
+/// score 97–98%, FlowCon-X's 12-epoch defaults 60–65%, whose energy ranks background flows above
+/// known ones (docs/evaluation.md).
+const WEAK_HEAD: f64 = 0.9;
 pub const COLUMNS: [&str; 10] = [
     "capture",
     "src",
@@ -210,6 +214,15 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         clf.threshold_source,
         if skipped > 0 { format!(", {skipped} files skipped") } else { String::new() }
     );
+    if let Some(acc) = clf.head_reference_accuracy {
+        eprintln!("classify: the service head classifies {:.1}% of the reference rows right", acc * 100.0);
+        if acc < WEAK_HEAD {
+            eprintln!(
+                "flowconx: warning: a weak service head makes a poor energy score (it ranked background above \
+                 known flows for FlowCon-X's default schedule); consider --unknown-score similarity"
+            );
+        }
+    }
     super::note_ignored(ignored, &clf.normalizer().ignored_columns());
     eprint!("{}", super::format_counts("predicted_service", &counts));
     Ok(())

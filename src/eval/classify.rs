@@ -55,6 +55,9 @@ pub struct Classifier {
     pub threshold: f32,
     pub threshold_source: ThresholdSource,
     pub score: UnknownScore,
+    /// With the energy score: share of the reference rows the service head itself classifies
+    /// right (a weak head makes a poor energy score).
+    pub head_reference_accuracy: Option<f64>,
     k: usize,
 }
 
@@ -90,8 +93,28 @@ impl Classifier {
                 }
             },
         };
+        let head_reference_accuracy = match score {
+            UnknownScore::Similarity => None,
+            UnknownScore::Energy => {
+                let names = &engine.meta.labels.services;
+                let pred = engine.head.predict(&refs)?;
+                let right = pred.iter().zip(&r.services).filter(|(&p, s)| names.get(p as usize) == Some(*s)).count();
+                Some(right as f64 / pred.len() as f64)
+            }
+        };
         let index = KnnIndex::cosine(refs, labels, services.len());
-        Ok(Classifier { engine, index, protos, services, ref_apps: r.apps, threshold, threshold_source, score, k })
+        Ok(Classifier {
+            engine,
+            index,
+            protos,
+            services,
+            ref_apps: r.apps,
+            threshold,
+            threshold_source,
+            score,
+            head_reference_accuracy,
+            k,
+        })
     }
 
     /// How the checkpoint turns rows into model inputs.

@@ -31,22 +31,42 @@ impl ServiceHead {
         ServiceHead::new(w.get("service_head.weight", services * dim)?, w.get("service_head.bias", services)?, dim)
     }
 
-    /// The energy score of each row of `z` (unit-length `z_flow`, `dim` wide).
-    pub fn energy(&self, z: &Matrix) -> Result<Vec<f32>> {
+    fn check(&self, z: &Matrix) -> Result<()> {
         if z.cols != self.dim {
             return Err(Error::Config(format!("service head: {} dims, embeddings have {}", self.dim, z.cols)));
         }
+        Ok(())
+    }
+
+    /// The service logits of one embedding, in f64.
+    fn logits(&self, x: &[f32]) -> Vec<f64> {
+        self.weight
+            .chunks_exact(self.dim)
+            .zip(&self.bias)
+            .map(|(w, &b)| b as f64 + w.iter().zip(x).map(|(&w, &v)| w as f64 * v as f64).sum::<f64>())
+            .collect()
+    }
+
+    /// The energy score of each row of `z` (unit-length `z_flow`, `dim` wide).
+    pub fn energy(&self, z: &Matrix) -> Result<Vec<f32>> {
+        self.check(z)?;
         Ok((0..z.rows)
             .map(|i| {
-                let x = z.row(i);
-                let logits: Vec<f64> = self
-                    .weight
-                    .chunks_exact(self.dim)
-                    .zip(&self.bias)
-                    .map(|(w, &b)| b as f64 + w.iter().zip(x).map(|(&w, &v)| w as f64 * v as f64).sum::<f64>())
-                    .collect();
+                let logits = self.logits(z.row(i));
                 let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 (max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln()) as f32
+            })
+            .collect())
+    }
+
+    /// The head's service (index into the checkpoint's service list) for each row of `z`; the
+    /// first of equal logits.
+    pub fn predict(&self, z: &Matrix) -> Result<Vec<u32>> {
+        self.check(z)?;
+        Ok((0..z.rows)
+            .map(|i| {
+                let l = self.logits(z.row(i));
+                (0..l.len()).fold(0, |best, k| if l[k] > l[best] { k } else { best }) as u32
             })
             .collect())
     }
@@ -72,5 +92,8 @@ mod tests {
         assert!((e[0] as f64 - (1000.0 + 2f64.ln())).abs() < 1e-3);
         assert!(head.energy(&Matrix::from_rows(&[vec![1.0, 0.0, 0.0]]).unwrap()).is_err());
         assert!(ServiceHead::new(vec![1.0; 3], vec![0.0, 0.0], 2).is_err());
+        // Argmax of the logits: (3, −1) → 0, (2, 0) → 0; and a row nearer service 1.
+        let z2 = Matrix::from_rows(&[vec![1.0, 0.0], vec![0.0, 1.0], vec![-1.0, 4.0]]).unwrap();
+        assert_eq!(head.predict(&z2).unwrap(), vec![0, 0, 1]);
     }
 }
