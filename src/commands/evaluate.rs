@@ -1,6 +1,7 @@
 //! `flowconx evaluate`: a checkpoint + processed rows → eval.json (FlowCon-X's metric names plus
 //! split, baseline, open set, latency, throughput, per-class scores, confusion, projection).
 use crate::dataset::load::{load_rows, LoadConfig};
+use crate::eval::classify::UnknownScore;
 use crate::eval::run::{evaluate_split, resolve_split, Engine, EvaluateConfig};
 use crate::eval::Metrics;
 use crate::features::schema::read_rows;
@@ -64,13 +65,12 @@ pub fn print_summary(m: &Metrics) {
     }
     if let Some(o) = &m.open_set {
         let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
-        eprintln!("      open set: AUROC {}, threshold {}", show(o.auroc), show(o.threshold));
-        if let Some(e) = &o.service_head_energy {
-            eprintln!(
-                "      open set, service-head energy (info): AUROC {}, threshold {}",
-                show(e.auroc),
-                show(e.threshold)
-            );
+        for (score, sc) in o.scores() {
+            let name = match score {
+                UnknownScore::Similarity => "open set",
+                UnknownScore::Energy => "open set, service-head energy (info)",
+            };
+            eprintln!("      {name}: AUROC {}, threshold {}", show(sc.auroc), show(sc.threshold));
         }
     }
     if let (Some(l), Some(t)) = (&m.latency_end_to_end, &m.throughput) {

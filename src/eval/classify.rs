@@ -167,10 +167,6 @@ impl Classifier {
 fn metrics_threshold(dir: &Path, score: UnknownScore) -> Option<f32> {
     let bytes = std::fs::read(dir.join("metrics.json")).ok()?;
     let m: Metrics = serde_json::from_slice(&bytes).ok()?;
-    let os = m.open_set?;
-    let t = match score {
-        UnknownScore::Similarity => os.threshold,
-        UnknownScore::Energy => os.service_head_energy?.threshold,
-    };
-    t.map(|t| t as f32)
+    let (_, s) = m.open_set?.scores().find(|(kind, _)| *kind == score)?;
+    s.threshold.map(|t| t as f32)
 }

@@ -1,5 +1,6 @@
 //! `metrics.json`: FlowCon-X's metric names (so its tooling reads ours) plus flowconx's
 //! sections. Every section is optional on read, so `kpi-report` also reads FlowCon-X's files.
+use super::classify::UnknownScore;
 use super::latency::LatencySummary;
 use super::scores::ClassScore;
 use super::similarity::IntraInter;
@@ -129,8 +130,21 @@ pub struct OpenSet {
     /// Background flows below the threshold (called `unknown`).
     pub background_rejected: Option<f64>,
     /// Information only: the same flows scored by the service head's energy (the KPI and
-    /// `classify` use the prototype cosine above).
+    /// `classify`'s default rule use the prototype cosine above).
     pub service_head_energy: Option<OpenSetScore>,
+}
+
+impl OpenSet {
+    /// The prototype-cosine figures above, in the shape of `service_head_energy`.
+    pub fn prototype(&self) -> OpenSetScore {
+        OpenSetScore { auroc: self.auroc, threshold: self.threshold, background_rejected: self.background_rejected }
+    }
+
+    /// Each score with its figures: the prototype cosine, then the energy when computed.
+    pub fn scores(&self) -> impl Iterator<Item = (UnknownScore, OpenSetScore)> + '_ {
+        std::iter::once((UnknownScore::Similarity, self.prototype()))
+            .chain(self.service_head_energy.clone().map(|e| (UnknownScore::Energy, e)))
+    }
 }
 
 /// One open-set score's AUROC, 95%-keep threshold and background rejection.

@@ -3,6 +3,7 @@
 pub mod plots;
 
 use crate::error::{Error, Result};
+use crate::eval::classify::UnknownScore;
 use crate::eval::latency::LatencySummary;
 use crate::eval::Metrics;
 use crate::output::write_atomic;
@@ -222,22 +223,18 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
             o.keep_fraction * 100.0
         );
         s.push_str("| --- | --- | --- | --- | --- |\n");
-        let _ = writeln!(
-            s,
-            "| max prototype cosine (KPI; `classify` rejects below the threshold) | {} | {} | {} | {} |",
-            num(o.auroc),
-            num(o.threshold),
-            o.background_rows,
-            pct(o.background_rejected)
-        );
-        if let Some(e) = &o.service_head_energy {
+        for (score, sc) in o.scores() {
+            let name = match score {
+                UnknownScore::Similarity => "max prototype cosine (KPI; `classify` rejects below the threshold)",
+                UnknownScore::Energy => "service-head energy (info)",
+            };
             let _ = writeln!(
                 s,
-                "| service-head energy (info) | {} | {} | {} | {} |",
-                num(e.auroc),
-                num(e.threshold),
+                "| {name} | {} | {} | {} | {} |",
+                num(sc.auroc),
+                num(sc.threshold),
                 o.background_rows,
-                pct(e.background_rejected)
+                pct(sc.background_rejected)
             );
         }
     }
