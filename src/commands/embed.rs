@@ -1,7 +1,9 @@
 //! `flowconx embed`: one row per input row, input order: `app,service,capture,z0..z{d-1}` (z_flow).
 use crate::dataset::{load_rows, LoadConfig};
+use crate::eval::run::Engine;
+use crate::features::FlowRow;
 use crate::output::AtomicOutput;
-use crate::train::{DeviceChoice, LoadedModel};
+use crate::train::DeviceChoice;
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,12 +22,13 @@ pub struct Config {
 
 pub fn run(cfg: Config) -> anyhow::Result<()> {
     crate::infer::set_threads(cfg.threads);
-    let model = LoadedModel::load(&cfg.checkpoint, cfg.device.resolve()?, cfg.engine)?;
+    let engine = Engine::load(&cfg.checkpoint, cfg.device.resolve()?, cfg.engine)?;
     let rows = load_rows(&cfg.load)?;
     let bar = crate::progress::count_bar(rows.len() as u64, "rows", cfg.quiet);
-    let mut z = crate::train::EmbeddingMatrix { dim: model.embedding_dim(), ..Default::default() };
+    let mut z = crate::train::EmbeddingMatrix { dim: engine.meta.model.emb_dim(), ..Default::default() };
     for chunk in rows.chunks(cfg.batch_size.max(1) * 8) {
-        let e = model.embed(chunk, cfg.batch_size)?.z_flow;
+        let refs: Vec<&FlowRow> = chunk.iter().collect();
+        let e = engine.embeddings(&refs, cfg.batch_size)?.z_flow;
         z.n += e.n;
         z.data.extend(e.data);
         bar.inc(chunk.len() as u64);

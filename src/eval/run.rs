@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::features::FlowRow;
 use crate::infer::weights::Weights;
 use crate::infer::{Backend, EngineChoice, Inputs, Prepared};
-use crate::train::checkpoint::{load_model, CheckpointMeta, EmbeddingMatrix};
+use crate::train::checkpoint::{load_model, CheckpointMeta, EmbeddingMatrix, Embeddings};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::Device;
@@ -88,14 +88,19 @@ impl Engine {
         Inputs::of(&self.meta)
     }
 
+    /// The three embeddings of `rows`, in order, as the model writes them (`flowconx embed`).
+    pub fn embeddings(&self, rows: &[&FlowRow], batch: usize) -> Result<Embeddings> {
+        self.backend.embed(self.inputs(), rows, batch)
+    }
+
     /// Unit-length `z_flow` of `rows`, in order.
     pub fn z_flow(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
-        to_matrix(self.backend.embed(self.inputs(), rows, batch)?.z_flow)
+        to_matrix(self.embeddings(rows, batch)?.z_flow)
     }
 
     /// Unit-length `z_app` of `rows`, in order.
     pub fn z_app(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
-        to_matrix(self.backend.embed(self.inputs(), rows, batch)?.z_app)
+        to_matrix(self.embeddings(rows, batch)?.z_app)
     }
 
     /// Features of `rows`, normalised and ready for the model (on its device).

@@ -1,5 +1,5 @@
 //! The model behind eval-mode inference: the host engine or the tch model, chosen once at load.
-//! `eval::run::Engine` (evaluate, classify) and `train::LoadedModel` (embed) both hold one.
+//! `eval::run::Engine` (evaluate, classify, embed) holds one.
 use super::{EngineChoice, HostModel};
 use crate::dataset::batch::Batch;
 use crate::dataset::labels::LabelMaps;

@@ -3,15 +3,12 @@
 //! its inputs) + `reference.safetensors` / `reference.json` (a capped per-service sample of
 //! training `z_flow` and per-service prototypes, so classification needs no training data).
 //! Every file is written to a temp name and renamed.
-use crate::dataset::augment::augment_row;
 use crate::dataset::batch::Batch;
 use crate::dataset::labels::LabelMaps;
-use crate::dataset::rng::SplitMix;
 use crate::dataset::split::SplitConfig;
 use crate::dataset::tensorize::Normalizer;
 use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
-use crate::infer::{Backend, EngineChoice, Inputs};
 use crate::model::{FlowConX, ModelConfig};
 use crate::output::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -203,59 +200,6 @@ pub fn load_model(path: &Path, device: Device) -> Result<(CheckpointMeta, nn::Va
     Ok((meta, vs, model))
 }
 
-/// A trained model ready to embed rows (evaluation, classification, `flowconx embed`), on the
-/// host engine or tch (`crate::infer`).
-pub struct LoadedModel {
-    meta: CheckpointMeta,
-    backend: Backend,
-    reference: Reference,
-}
-
-impl LoadedModel {
-    pub fn load(path: &Path, device: Device, choice: EngineChoice) -> Result<LoadedModel> {
-        let (meta, vs, model) = load_model(path, device)?;
-        let backend = Backend::new(vs, model, &meta.model, device, choice)?;
-        let dir = checkpoint_dir(path);
-        let reference = if dir.join(REFERENCE_META).exists() { Reference::load(&dir)? } else { Reference::default() };
-        Ok(LoadedModel { meta, backend, reference })
-    }
-
-    /// `host` or `tch`.
-    pub fn engine_name(&self) -> &'static str {
-        self.backend.name()
-    }
-
-    pub fn embed(&self, rows: &[FlowRow], batch: usize) -> Result<Embeddings> {
-        let refs: Vec<&FlowRow> = rows.iter().collect();
-        self.backend.embed(Inputs::of(&self.meta), &refs, batch)
-    }
-
-    pub fn embed_augmented(&self, rows: &[FlowRow], batch: usize, seed: u64) -> Result<Embeddings> {
-        let aug: Vec<FlowRow> =
-            rows.iter().enumerate().map(|(i, r)| augment_row(r, &mut SplitMix::new(seed, &[i as u64]))).collect();
-        self.embed(&aug, batch)
-    }
-
-    pub fn labels(&self) -> &LabelMaps {
-        &self.meta.labels
-    }
-    pub fn meta(&self) -> &CheckpointMeta {
-        &self.meta
-    }
-    pub fn split_config(&self) -> &SplitConfig {
-        &self.meta.split_config
-    }
-    pub fn stored_split(&self) -> &StoredSplit {
-        &self.meta.split
-    }
-    pub fn reference(&self) -> &Reference {
-        &self.reference
-    }
-    pub fn embedding_dim(&self) -> usize {
-        self.meta.model.emb_dim()
-    }
-}
-
 /// Eval-mode embeddings of `rows`, in order, `batch` rows at a time.
 pub fn embed_with(
     model: &FlowConX,
@@ -285,7 +229,11 @@ pub fn embed_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::augment::augment_row;
+    use crate::dataset::rng::SplitMix;
     use crate::dataset::split::SplitMode;
+    use crate::eval::run::Engine;
+    use crate::infer::EngineChoice;
     use crate::model::ModelSize;
 
     fn rows() -> Vec<FlowRow> {
@@ -340,21 +288,22 @@ mod tests {
             prototype_services: vec!["gaming".into()],
         };
         reference.save(dir.path()).unwrap();
-        let loaded = LoadedModel::load(&dir.path().join(WEIGHTS_FILE), Device::Cpu, EngineChoice::Tch).unwrap();
+        let loaded = Engine::load(&dir.path().join(WEIGHTS_FILE), Device::Cpu, EngineChoice::Tch).unwrap();
         // Same batch size: BLAS blocking (and so the last bits) depends on the batch shape.
-        let after = loaded.embed(&rows, 4).unwrap();
+        let after = loaded.embeddings(&refs, 4).unwrap();
         assert!(before == after, "embeddings changed after save → load");
         // The default on CPU is the host engine: same embeddings up to float rounding.
-        let host = LoadedModel::load(dir.path(), Device::Cpu, EngineChoice::Auto).unwrap();
+        let host = Engine::load(dir.path(), Device::Cpu, EngineChoice::Auto).unwrap();
         assert_eq!(host.engine_name(), "host");
-        let h = host.embed(&rows, 4).unwrap();
+        let h = host.embeddings(&refs, 4).unwrap();
         let d = h.z_flow.data.iter().zip(&after.z_flow.data).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(d < 1e-4, "host engine differs from tch by {d}");
-        assert_eq!(loaded.labels(), &labels);
-        assert_eq!(loaded.reference(), &reference);
-        assert_eq!(loaded.embedding_dim(), before.z_flow.dim);
+        assert_eq!(loaded.meta.labels, labels);
+        assert_eq!(Reference::load(dir.path()).unwrap(), reference);
         // Augmented copies are real rows with changed timing: z_app differs but stays normalised.
-        let aug = loaded.embed_augmented(&rows, 3, 9).unwrap();
+        let aug: Vec<FlowRow> =
+            rows.iter().enumerate().map(|(i, r)| augment_row(r, &mut SplitMix::new(9, &[i as u64]))).collect();
+        let aug = loaded.embeddings(&aug.iter().collect::<Vec<_>>(), 3).unwrap();
         assert_ne!(aug.z_app, after.z_app);
         let n: f32 = aug.z_app.row(0).iter().map(|v| v * v).sum();
         assert!((n - 1.0).abs() < 1e-4);

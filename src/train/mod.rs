@@ -7,7 +7,7 @@ pub mod loss;
 pub mod memory;
 pub mod trainer;
 
-pub use checkpoint::{EmbeddingMatrix, Embeddings, LoadedModel, Reference};
+pub use checkpoint::{EmbeddingMatrix, Embeddings, Reference};
 pub use trainer::{train, LossWeights, TrainConfig, TrainSummary};
 
 use crate::error::{Error, Result};
