@@ -192,8 +192,12 @@ pub struct TrainArgs {
     /// Prefix copies per real training row (its first 5..n packets, columns recomputed); 0 = none
     #[arg(long, default_value_t = 0)]
     pub augment_crop: usize,
+    /// Seed of the weights, batch order, augmentations and dropout (and of the split unless --split-seed)
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Seed of the train/test split, to vary the model over one split (default: --seed)
+    #[arg(long)]
+    pub split_seed: Option<u64>,
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
     /// Past embeddings kept per service for the contrastive loss (0 = no memory bank)
@@ -223,6 +227,9 @@ pub struct TrainArgs {
     /// Weight of the pairwise margin loss on z_flow
     #[arg(long, default_value_t = 0.0)]
     pub lambda_flow_pair: f64,
+    /// Weight of the app SupCon on z_flow (flowconx addition)
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda_flow_app: f64,
     /// Weight of the service cross-entropy head on z_flow (flowconx addition)
     #[arg(long, default_value_t = 0.5)]
     pub lambda_service_ce: f64,

@@ -126,6 +126,7 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
                 pair: a.lambda_pair,
                 flow_service: a.lambda_flow_service,
                 flow_pair: a.lambda_flow_pair,
+                flow_app: a.lambda_flow_app,
                 service_ce: a.lambda_service_ce,
             },
             pair_negative_margin: a.pair_negative_margin,
@@ -139,7 +140,7 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
                     cli::SplitArg::Random => SplitMode::Random,
                 },
                 test_fraction: a.test_fraction,
-                seed: a.seed,
+                seed: a.split_seed.unwrap_or(a.seed),
             },
             model_size: match a.model_size {
                 cli::ModelSizeArg::Small => ModelSize::Small,

@@ -146,6 +146,26 @@ fn prefix_copies_and_weight_averaging_are_recorded() {
 }
 
 #[test]
+fn split_seed_keeps_the_split_and_flow_app_loss_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    train(&a, &["--seed", "42"]);
+    train(&b, &["--seed", "7", "--split-seed", "42", "--lambda-flow-app", "0.5"]);
+    let (ma, mb) = (json(a.join("checkpoint.json")), json(b.join("checkpoint.json")));
+    assert_eq!(ma["split"], mb["split"], "--split-seed 42 gives the split of --seed 42");
+    assert_eq!(mb["split_config"]["seed"], 42);
+    assert_eq!(mb["training"]["weights"]["flow_app"], 0.5);
+    assert_ne!(
+        std::fs::read(a.join("flowconx_checkpoint.safetensors")).unwrap(),
+        std::fs::read(b.join("flowconx_checkpoint.safetensors")).unwrap(),
+        "--seed still changes the weights"
+    );
+    let (la, lb) = (losses(&json(a.join("history.json"))), losses(&json(b.join("history.json"))));
+    assert_eq!(la[0]["flow_app"], 0.0, "off by default");
+    assert!(lb[0]["flow_app"].as_f64().unwrap() > 0.0, "{}", lb[0]);
+}
+
+#[test]
 fn bad_input_fails_with_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");

@@ -26,6 +26,7 @@ pub fn default_weights() -> LossWeights {
         pair: 0.0,
         flow_service: 0.0,
         flow_pair: 0.0,
+        flow_app: 0.0,
         service_ce: 0.5,
     }
 }

@@ -33,6 +33,9 @@ pub struct LossWeights {
     pub pair: f64,
     pub flow_service: f64,
     pub flow_pair: f64,
+    /// App SupCon on `z_flow` (0 in checkpoints written before the flag).
+    #[serde(default)]
+    pub flow_app: f64,
     /// Service cross-entropy head on `z_flow`.
     pub service_ce: f64,
 }
@@ -72,8 +75,8 @@ pub struct TrainConfig {
 }
 
 /// Loss term names, in the order of `LossParts`.
-pub const LOSS_NAMES: [&str; 9] =
-    ["total", "supcon", "app", "proto", "dis", "adv", "pair", "flow_service", "flow_pair"];
+pub const LOSS_NAMES: [&str; 10] =
+    ["total", "supcon", "app", "proto", "dis", "adv", "pair", "flow_service", "flow_pair", "flow_app"];
 const CE_NAME: &str = "service_ce";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +149,7 @@ pub fn compute_losses(out: &Outputs, batch: &Batch, bank: &MemoryBank, ctx: &Los
     let flow_pair = on(w.flow_pair, &|| {
         loss::pairwise_margin(&out.z_flow, &batch.service, ctx.negative_margin, ctx.positive_target)
     });
+    let flow_app = on(w.flow_app, &|| loss::supcon(&out.z_flow, &batch.app, None, ctx.temperature));
     let ce = on(w.service_ce, &|| loss::cross_entropy(&out.service_logits, &batch.service));
     let total = &supcon
         + &app * w.app
@@ -155,8 +159,9 @@ pub fn compute_losses(out: &Outputs, batch: &Batch, bank: &MemoryBank, ctx: &Los
         + &pair * w.pair
         + &flow_service * w.flow_service
         + &flow_pair * w.flow_pair
+        + &flow_app * w.flow_app
         + &ce * w.service_ce;
-    let parts = [&total, &supcon, &app, &proto, &dis, &adv, &pair, &flow_service, &flow_pair, &ce]
+    let parts = [&total, &supcon, &app, &proto, &dis, &adv, &pair, &flow_service, &flow_pair, &flow_app, &ce]
         .iter()
         .map(|t| t.double_value(&[]))
         .collect();
