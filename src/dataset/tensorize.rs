@@ -381,8 +381,7 @@ mod tests {
     /// Real rows of `fiveg_flows.csv`: its columns describe each row's own sequence.
     fn sample_rows() -> Vec<FlowRow> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/processed/fiveg_flows_sample.csv");
-        // ok: a test fixture bundled with the repository.
-        crate::features::schema::read_rows(std::path::Path::new(path)).unwrap()
+        crate::features::schema::read_rows(std::path::Path::new(path)).unwrap() // ok: bundled test fixture
     }
 
     #[test]

@@ -167,6 +167,7 @@ impl Classifier {
 fn metrics_threshold(dir: &Path, score: UnknownScore) -> Option<f32> {
     let bytes = std::fs::read(dir.join("metrics.json")).ok()?;
     let m: Metrics = serde_json::from_slice(&bytes).ok()?;
-    let (_, s) = m.open_set?.scores().find(|(kind, _)| *kind == score)?;
+    let open_set = m.open_set?;
+    let (_, s) = open_set.scores().find(|(kind, _)| *kind == score)?;
     s.threshold.map(|t| t as f32)
 }

@@ -97,13 +97,10 @@ pub fn embedding_metrics(
 
     let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
     let unknown: Vec<f32> = background.map(|bg| protos.nearest(bg).iter().map(|p| p.1).collect()).unwrap_or_default();
-    let score = open_set_score(&known, &unknown);
     m.open_set = Some(OpenSet {
-        auroc: score.auroc,
-        threshold: score.threshold,
+        prototype: open_set_score(&known, &unknown),
         keep_fraction: KEEP_FRACTION,
         background_rows: unknown.len(),
-        background_rejected: score.background_rejected,
         service_head_energy: None,
     });
 
@@ -215,8 +212,8 @@ mod tests {
         assert_eq!(m.leave_one_app_out.apps_evaluated, Some(4));
         assert_eq!(m.baseline.as_ref().unwrap().raw_knn_accuracy, Some(1.0));
         let os = m.open_set.as_ref().unwrap();
-        assert_eq!(os.auroc, Some(1.0));
-        assert_eq!(os.background_rejected, Some(1.0));
+        assert_eq!(os.prototype.auroc, Some(1.0));
+        assert_eq!(os.prototype.background_rejected, Some(1.0));
         assert_eq!(m.confusion.as_ref().unwrap().matrix, vec![vec![4, 0], vec![0, 4]]);
         assert_eq!(m.projection.as_ref().unwrap().x.len(), 8);
         let cov = m.app_coverage.as_ref().unwrap();

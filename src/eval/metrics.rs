@@ -121,33 +121,28 @@ pub struct Baseline {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OpenSet {
-    /// Known test flows vs background flows, score = max service-prototype cosine.
-    pub auroc: Option<f64>,
-    /// Similarity keeping `keep_fraction` of known test flows.
-    pub threshold: Option<f64>,
+    /// Known test flows vs background flows, score = max service-prototype cosine: the KPI and
+    /// `classify`'s default rule. Flattened, so its keys stay FlowCon-X's `open_set.auroc` /
+    /// `open_set.threshold` (the similarity keeping `keep_fraction` of known test flows) /
+    /// `open_set.background_rejected`.
+    #[serde(flatten)]
+    pub prototype: OpenSetScore,
     pub keep_fraction: f64,
     pub background_rows: usize,
-    /// Background flows below the threshold (called `unknown`).
-    pub background_rejected: Option<f64>,
-    /// Information only: the same flows scored by the service head's energy (the KPI and
-    /// `classify`'s default rule use the prototype cosine above).
+    /// Information only: the same flows scored by the service head's energy.
     pub service_head_energy: Option<OpenSetScore>,
 }
 
 impl OpenSet {
-    /// The prototype-cosine figures above, in the shape of `service_head_energy`.
-    pub fn prototype(&self) -> OpenSetScore {
-        OpenSetScore { auroc: self.auroc, threshold: self.threshold, background_rejected: self.background_rejected }
-    }
-
     /// Each score with its figures: the prototype cosine, then the energy when computed.
-    pub fn scores(&self) -> impl Iterator<Item = (UnknownScore, OpenSetScore)> + '_ {
-        std::iter::once((UnknownScore::Similarity, self.prototype()))
-            .chain(self.service_head_energy.clone().map(|e| (UnknownScore::Energy, e)))
+    pub fn scores(&self) -> impl Iterator<Item = (UnknownScore, &OpenSetScore)> + '_ {
+        std::iter::once((UnknownScore::Similarity, &self.prototype))
+            .chain(self.service_head_energy.as_ref().map(|e| (UnknownScore::Energy, e)))
     }
 }
 
-/// One open-set score's AUROC, 95%-keep threshold and background rejection.
+/// One open-set score's AUROC, 95%-keep threshold and background rejection (below the threshold:
+/// called `unknown`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OpenSetScore {
