@@ -150,9 +150,9 @@ pub enum SplitArg {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ModelSizeArg {
-    /// Default: 32 packets, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d embeddings
+    /// Default: 32 packets, 12 condition bins, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d embeddings
     Small,
-    /// FlowCon-X's dimensions: 128 packets, hidden 192, 6 heads, 3 conv blocks, BiGRU 2x64, 256-d
+    /// FlowCon-X's dimensions: 128 packets, 24 condition bins, hidden 192, 6 heads, 3 conv blocks, BiGRU 2x64, 256-d
     Seed,
 }
 
@@ -255,6 +255,12 @@ pub struct TrainArgs {
     pub test_fraction: f64,
     #[arg(long, value_enum, default_value = "small")]
     pub model_size: ModelSizeArg,
+    /// Bins of the network-condition series (default: the preset's; small 12, seed 24)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub time_bins: Option<u16>,
+    /// Hidden size per direction of the condition BiGRU (default: the preset's; small 32, seed 64)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub cond_hidden: Option<u16>,
     /// Intra-op threads for libtorch (default: libtorch's choice)
     #[arg(long)]
     pub threads: Option<usize>,

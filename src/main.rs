@@ -146,6 +146,10 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
                 cli::ModelSizeArg::Small => ModelSize::Small,
                 cli::ModelSizeArg::Seed => ModelSize::Seed,
             },
+            model_overrides: flowconx::model::ModelOverrides {
+                time_bins: a.time_bins.map(usize::from),
+                cond_hidden: a.cond_hidden.map(i64::from),
+            },
             threads: a.threads,
             grad_clip: a.grad_clip,
             reference_per_service: a.reference_per_service,

@@ -85,16 +85,7 @@ fn train_is_deterministic_resumes_and_embeds() {
     }
 
     // Embed: header + one line per input row, input order, L2-normalised.
-    let emb = dir.path().join("emb.csv");
-    let o = bin()
-        .args(["embed", "--device", "cpu", "--quiet", "--checkpoint"])
-        .arg(&a)
-        .args(["--csv", SAMPLE, "--output"])
-        .arg(&emb)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = std::fs::read_to_string(&emb).unwrap();
+    let text = embed(&a, "host", dir.path());
     let lines: Vec<&str> = text.lines().collect();
     let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE)).unwrap();
     assert_eq!(lines.len(), src.lines().count());
@@ -104,28 +95,59 @@ fn train_is_deterministic_resumes_and_embeds() {
     assert_eq!(first[0], src_first[0]);
     let norm: f64 = first[3..].iter().map(|v| v.parse::<f64>().unwrap().powi(2)).sum();
     assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    let d = engine_gap(&text, &embed(&a, "tch", dir.path()));
+    assert!(d < 1e-4, "host and tch embeddings differ by {d}");
+}
 
-    // The default (host) engine and libtorch write the same embeddings up to float rounding.
-    let emb_tch = dir.path().join("emb_tch.csv");
+/// `embed` of the sample with `engine`: the output file's text.
+fn embed(ck: &Path, engine: &str, tmp: &Path) -> String {
+    let out = tmp.join(format!("emb_{engine}.csv"));
     let o = bin()
-        .args(["embed", "--device", "cpu", "--engine", "tch", "--quiet", "--checkpoint"])
-        .arg(&a)
+        .args(["embed", "--device", "cpu", "--quiet", "--engine", engine, "--checkpoint"])
+        .arg(ck)
         .args(["--csv", SAMPLE, "--output"])
-        .arg(&emb_tch)
+        .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let tch_text = std::fs::read_to_string(&emb_tch).unwrap();
+    std::fs::read_to_string(&out).unwrap()
+}
+
+/// Largest difference between two `embed` outputs' values (the default host engine against libtorch).
+fn engine_gap(a: &str, b: &str) -> f64 {
     let values = |t: &str| -> Vec<f64> {
         t.lines()
             .skip(1)
             .flat_map(|l| l.split(',').skip(3).map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>())
             .collect()
     };
-    let (h, t) = (values(&text), values(&tch_text));
+    let (h, t) = (values(a), values(b));
     assert_eq!(h.len(), t.len());
-    let d = h.iter().zip(&t).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    h.iter().zip(&t).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+}
+
+#[test]
+fn condition_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("c");
+    train(&out, &["--time-bins", "12", "--cond-hidden", "16"]);
+    let m = &json(out.join("checkpoint.json"))["model"];
+    assert_eq!(m["features"]["time_bins"], 12);
+    assert_eq!((m["net"]["hidden"].clone(), m["fusion"]["cond_dim"].clone()), (16.into(), 32.into()));
+    let d = engine_gap(&embed(&out, "host", dir.path()), &embed(&out, "tch", dir.path()));
     assert!(d < 1e-4, "host and tch embeddings differ by {d}");
+    // A resumed model keeps its checkpoint's dimensions: changing them is refused, with no output.
+    let o = bin()
+        .args(["train", "--csv", SAMPLE, "--device", "cpu", "--quiet", "--epochs", "1", "--time-bins", "8"])
+        .arg("--resume-checkpoint")
+        .arg(out.join("flowconx_checkpoint.safetensors"))
+        .arg("--output-dir")
+        .arg(dir.path().join("r"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--time-bins"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dir.path().join("r").join("checkpoint.json").exists());
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::dataset::split::{captures_of, split_rows, SplitConfig};
 use crate::dataset::tensorize::Normalizer;
 use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
-use crate::model::{decays, FlowConX, ModelConfig, ModelSize, Outputs};
+use crate::model::{decays, FlowConX, ModelConfig, ModelOverrides, ModelSize, Outputs};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -64,6 +64,8 @@ pub struct TrainConfig {
     pub resume_checkpoint: Option<PathBuf>,
     pub split: SplitConfig,
     pub model_size: ModelSize,
+    #[serde(default)]
+    pub model_overrides: ModelOverrides,
     pub threads: Option<usize>,
     pub grad_clip: f64,
     /// Reference embeddings kept per service in the checkpoint.
@@ -201,6 +203,11 @@ struct Setup {
 
 fn setup(cfg: &TrainConfig, rows: &[FlowRow], train_idx: &[usize], device: Device) -> Result<Setup> {
     if let Some(path) = &cfg.resume_checkpoint {
+        if !cfg.model_overrides.is_empty() {
+            return Err(Error::Config(
+                "--time-bins / --cond-hidden cannot change a resumed model (its checkpoint sets them)".into(),
+            ));
+        }
         let (meta, vs, model) = checkpoint::load_model(path, device)?;
         return Ok(Setup {
             vs,
@@ -213,7 +220,7 @@ fn setup(cfg: &TrainConfig, rows: &[FlowRow], train_idx: &[usize], device: Devic
         });
     }
     let labels = LabelMaps::fit(train_idx.iter().map(|&i| &rows[i]));
-    let mcfg = ModelConfig::preset(cfg.model_size, labels.services.len(), labels.conditions.len(), 1.0);
+    let mcfg = ModelConfig::build(cfg.model_size, cfg.model_overrides, labels.services.len(), labels.conditions.len());
     let norm = Normalizer::fit(train_idx.iter().map(|&i| &rows[i]), &mcfg.features);
     let vs = nn::VarStore::new(device);
     let model = FlowConX::new(vs.root(), &mcfg);
