@@ -148,6 +148,10 @@ fn condition_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--time-bins"), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!dir.path().join("r").join("checkpoint.json").exists());
+    // No bins is refused before anything runs.
+    let args = ["train", "--csv", SAMPLE, "--time-bins", "0", "--output-dir"];
+    let o = bin().args(args).arg(dir.path().join("z")).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--time-bins"));
 }
 
 #[test]

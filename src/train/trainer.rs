@@ -235,6 +235,9 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     if cfg.temperature.is_nan() || cfg.temperature <= 0.0 {
         return Err(Error::Config("--temperature must be > 0".into()));
     }
+    if cfg.model_overrides.time_bins == Some(0) || cfg.model_overrides.cond_hidden.is_some_and(|g| g < 1) {
+        return Err(Error::Config("--time-bins and --cond-hidden must be ≥ 1".into()));
+    }
     if !(0.0..1.0).contains(&cfg.ema_decay) {
         return Err(Error::Config("--ema-decay must be in [0, 1)".into()));
     }
