@@ -1,7 +1,7 @@
 //! Pure-Rust CPU inference of a trained FlowCon-X model: the eval-mode forward pass of
 //! `model::FlowConX` (dropout off) on plain f32 slices, with matrix products on the packed
 //! kernel of `matmul`. libtorch pays per-op overhead that dominates at these sizes
-//! (a 24-step BiGRU is ~150 tiny ops); here a group of flows is one tight single-threaded pass,
+//! (a BiGRU over 12 steps is ~75 tiny ops); here a group of flows is one tight single-threaded pass,
 //! and a batch is groups in parallel on the current rayon pool. Only a flow's real packets are computed:
 //! padding is masked everywhere it could reach the outputs (see `conv_block`, `transformer`).
 //! Weights come from the tch `VarStore` once; training stays on tch.
