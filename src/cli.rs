@@ -150,9 +150,9 @@ pub enum SplitArg {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ModelSizeArg {
-    /// Default: 32 packets, 12 condition bins, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d embeddings
+    /// Default: 32 packets, 12 condition bins, hidden 64, 4 heads, 2 conv blocks, 1 layer, BiGRU 32, 64-d
     Small,
-    /// FlowCon-X's dimensions: 128 packets, 24 condition bins, hidden 192, 6 heads, 3 conv blocks, BiGRU 2x64, 256-d
+    /// FlowCon-X's dimensions: 128 packets, 24 condition bins, hidden 192, 6 heads, 3 conv blocks, BiGRU 2x64
     Seed,
 }
 

@@ -130,15 +130,15 @@ fn engine_gap(a: &str, b: &str) -> f64 {
 fn condition_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c");
-    train(&out, &["--time-bins", "12", "--cond-hidden", "16"]);
+    train(&out, &["--time-bins", "8", "--cond-hidden", "16"]);
     let m = &json(out.join("checkpoint.json"))["model"];
-    assert_eq!(m["features"]["time_bins"], 12);
+    assert_eq!(m["features"]["time_bins"], 8);
     assert_eq!((m["net"]["hidden"].clone(), m["fusion"]["cond_dim"].clone()), (16.into(), 32.into()));
     let d = engine_gap(&embed(&out, "host", dir.path()), &embed(&out, "tch", dir.path()));
     assert!(d < 1e-4, "host and tch embeddings differ by {d}");
     // A resumed model keeps its checkpoint's dimensions: changing them is refused, with no output.
     let o = bin()
-        .args(["train", "--csv", SAMPLE, "--device", "cpu", "--quiet", "--epochs", "1", "--time-bins", "8"])
+        .args(["train", "--csv", SAMPLE, "--device", "cpu", "--quiet", "--epochs", "1", "--time-bins", "12"])
         .arg("--resume-checkpoint")
         .arg(out.join("flowconx_checkpoint.safetensors"))
         .arg("--output-dir")

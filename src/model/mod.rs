@@ -183,9 +183,9 @@ mod tests {
     fn overrides_change_only_their_dimensions() {
         let base = ModelConfig::preset(ModelSize::Small, 5, 3, 1.0);
         assert_eq!(ModelConfig::build(ModelSize::Small, ModelOverrides::default(), 5, 3), base);
-        let o = ModelOverrides { time_bins: Some(12), cond_hidden: Some(16) };
+        let o = ModelOverrides { time_bins: Some(8), cond_hidden: Some(16) };
         let cfg = ModelConfig::build(ModelSize::Small, o, 5, 3);
-        assert_eq!((cfg.features.time_bins, cfg.net.hidden, cfg.fusion.cond_dim), (12, 16, 32));
+        assert_eq!((cfg.features.time_bins, cfg.net.hidden, cfg.fusion.cond_dim), (8, 16, 32));
         let back = ModelConfig { features: base.features, net: base.net, fusion: base.fusion, ..cfg.clone() };
         assert_eq!(back, base, "nothing else moved");
         // The model builds with them (the fusion's condition width follows the BiGRU's).
