@@ -20,8 +20,8 @@ build_release
 # 60 epochs rather than 30: the same mean k-NN and AUROC, but inter-service cosine 0.20 vs 0.37
 # (mean of three capture splits) and higher SVM / prototype accuracy on the random split (table
 # in docs/training.md). Those comparisons used the 24-bin preset; since session 9 `small` has 12
-# condition bins (same recipe: mean capture k-NN 69.7% vs 66.2% over the three splits, 1.18x
-# end-to-end flows/s; docs/training.md).
+# condition bins (same recipe, 14 paired trainings: the same k-NN and capture-split AUROC, a
+# lower random-split AUROC, 1.18x end-to-end flows/s; docs/training.md).
 for split in capture random; do
     dir="$OUT/$split"
     "$BIN" train --csv "$DATA" --split "$split" --epochs 60 --lr 1e-3 --lambda-flow-service 1.0 \
