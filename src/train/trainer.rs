@@ -203,11 +203,6 @@ struct Setup {
 
 fn setup(cfg: &TrainConfig, rows: &[FlowRow], train_idx: &[usize], device: Device) -> Result<Setup> {
     if let Some(path) = &cfg.resume_checkpoint {
-        if !cfg.model_overrides.is_empty() {
-            return Err(Error::Config(
-                "--time-bins / --cond-hidden cannot change a resumed model (its checkpoint sets them)".into(),
-            ));
-        }
         let (meta, vs, model) = checkpoint::load_model(path, device)?;
         return Ok(Setup {
             vs,
@@ -237,6 +232,11 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     }
     if cfg.model_overrides.time_bins == Some(0) || cfg.model_overrides.cond_hidden.is_some_and(|g| g < 1) {
         return Err(Error::Config("--time-bins and --cond-hidden must be ≥ 1".into()));
+    }
+    if cfg.resume_checkpoint.is_some() && !cfg.model_overrides.is_empty() {
+        return Err(Error::Config(
+            "--time-bins / --cond-hidden cannot change a resumed model (its checkpoint sets them)".into(),
+        ));
     }
     if !(0.0..1.0).contains(&cfg.ema_decay) {
         return Err(Error::Config("--ema-decay must be in [0, 1)".into()));
