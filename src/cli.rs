@@ -261,6 +261,13 @@ pub struct TrainArgs {
     /// Hidden size per direction of the condition BiGRU (default: the preset's; small 32, seed 64)
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub cond_hidden: Option<u16>,
+    /// Learn a vector per packet-size range of this many bytes and direction, added to each
+    /// packet's input projection; 0 turns it off (default: the preset's; small 8, seed off)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(0..=1536))]
+    pub size_embedding: Option<u16>,
+    /// Learn a vector per packet position, added likewise (default: the preset's; small true, seed false)
+    #[arg(long, value_name = "BOOL")]
+    pub position_embedding: Option<bool>,
     /// Intra-op threads for libtorch (default: libtorch's choice)
     #[arg(long)]
     pub threads: Option<usize>,

@@ -149,6 +149,8 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
             model_overrides: flowconx::model::ModelOverrides {
                 time_bins: a.time_bins.map(usize::from),
                 cond_hidden: a.cond_hidden.map(i64::from),
+                size_bucket: a.size_embedding.map(usize::from),
+                position_embedding: a.position_embedding,
             },
             threads: a.threads,
             grad_clip: a.grad_clip,

@@ -127,13 +127,16 @@ fn engine_gap(a: &str, b: &str) -> f64 {
 }
 
 #[test]
-fn condition_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
+fn model_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c");
-    train(&out, &["--time-bins", "8", "--cond-hidden", "16"]);
+    let dims = ["--time-bins", "8", "--cond-hidden", "16", "--size-embedding", "16", "--position-embedding", "false"];
+    train(&out, &dims);
     let m = &json(out.join("checkpoint.json"))["model"];
     assert_eq!(m["features"]["time_bins"], 8);
     assert_eq!((m["net"]["hidden"].clone(), m["fusion"]["cond_dim"].clone()), (16.into(), 32.into()));
+    assert_eq!(m["features"]["size_bucket"], 16);
+    assert_eq!((m["app"]["size_vocab"].clone(), m["app"]["positions"].clone()), (193.into(), 0.into()));
     let d = engine_gap(&embed(&out, "host", dir.path()), &embed(&out, "tch", dir.path()));
     assert!(d < 1e-4, "host and tch embeddings differ by {d}");
     // A resumed model keeps its checkpoint's dimensions: changing them is refused, with no output.

@@ -21,6 +21,29 @@ const MEASURED: [&str; 3] = ["rtt_ms", "jitter_ms", "loss_rate"];
 pub struct FeatureConfig {
     pub max_packets: usize,
     pub time_bins: usize,
+    /// Bytes per packet-size bucket of the size tokens (`RowFeatures::tokens`); 0 = no tokens.
+    #[serde(default)]
+    pub size_bucket: usize,
+}
+
+/// Sizes at or above this share the last bucket (the largest Ethernet frame is 1514 bytes).
+const SIZE_TOKEN_CAP: usize = 1536;
+
+impl FeatureConfig {
+    /// Distinct size tokens: 0 (padding) and one per (direction, size bucket); 0 without tokens.
+    pub fn size_vocab(&self) -> usize {
+        match self.size_bucket {
+            0 => 0,
+            b => 1 + 2 * SIZE_TOKEN_CAP.div_ceil(b),
+        }
+    }
+
+    /// The token of a packet of `size` bytes in direction `dir` (≥ 0 forward).
+    fn size_token(&self, size: f64, dir: i8) -> i64 {
+        let per_dir = SIZE_TOKEN_CAP.div_ceil(self.size_bucket);
+        let bucket = ((size.max(0.0) as usize) / self.size_bucket).min(per_dir - 1);
+        (1 + bucket + if dir >= 0 { 0 } else { per_dir }) as i64
+    }
 }
 
 #[inline]
@@ -45,6 +68,9 @@ pub struct RowFeatures {
     pub mask: Vec<f32>,
     /// `[time_bins * COND_FEATURES]`
     pub cond: Vec<f32>,
+    /// `[max_packets]` size tokens (0 on padding) when `size_bucket` > 0, else empty: a learnt
+    /// vector per exact size range, which a linear map of the scaled size cannot express.
+    pub tokens: Vec<i64>,
 }
 
 pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
@@ -52,6 +78,7 @@ pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
     let n = sequence_len(row).min(p);
     let mut packets = vec![0f32; p * PACKET_FEATURES];
     let mut mask = vec![0f32; p];
+    let mut tokens = vec![0i64; if cfg.size_bucket > 0 { p } else { 0 }];
     let total_t: f64 = row.iat_values[..n].iter().map(|&x| x.max(0.0) as f64).sum();
     let (tcp, udp) = ((row.protocol == 6) as u8 as f32, (row.protocol == 17) as u8 as f32);
     let total = row.total_packets;
@@ -91,11 +118,14 @@ pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
         f[13..18].copy_from_slice(&flow_vals[2..7]);
         f[18] = flow_missing;
         mask[i] = 1.0;
+        if let Some(t) = tokens.get_mut(i) {
+            *t = cfg.size_token(size, row.directions[i]);
+        }
     }
     if n == 0 {
         mask[0] = 1.0;
     }
-    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t) }
+    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t), tokens }
 }
 
 /// Per-bin traffic statistics of the row's first `n` packets over `bins` equal slices of its duration.
@@ -343,7 +373,7 @@ mod tests {
 
     #[test]
     fn packet_and_condition_features_from_real_fields() {
-        let cfg = FeatureConfig { max_packets: 6, time_bins: 4 };
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4, size_bucket: 0 };
         let f = row_features(&row(), &cfg);
         assert_eq!(f.mask, vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
         let pk = |i: usize, c: usize| f.packets[i * PACKET_FEATURES + c];
@@ -362,11 +392,24 @@ mod tests {
         assert!((c(3, 0) - (200f32).ln_1p()).abs() < 1e-4, "2 packets / 10 ms");
         assert_eq!(c(1, 6), 1.0, "uplink → downlink turn in bin 1");
         assert_eq!((c(0, 9), c(0, 11), c(0, 13)), (1.0, 0.0, 0.0), "jitter and loss absent");
+        assert!(f.tokens.is_empty(), "no size tokens unless asked");
+    }
+
+    #[test]
+    fn size_tokens_per_direction_and_bucket() {
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4, size_bucket: 16 };
+        assert_eq!(cfg.size_vocab(), 1 + 2 * 96);
+        let mut r = row();
+        r.packet_lengths = vec![100.0, 1500.0, 15.0, 9000.0];
+        let f = row_features(&r, &cfg);
+        // Forward sizes 100 → bucket 6, 15 → 0; backward 1500 → 93 (+96); 9000 caps at 95 (+96).
+        assert_eq!(f.tokens, vec![7, 1 + 93 + 96, 1, 1 + 95 + 96, 0, 0]);
+        assert!(f.tokens.iter().all(|&t| (t as usize) < cfg.size_vocab()));
     }
 
     #[test]
     fn normalisation_keeps_padding_and_missing_at_zero() {
-        let cfg = FeatureConfig { max_packets: 6, time_bins: 4 };
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4, size_bucket: 0 };
         let mut r2 = row();
         r2.rtt_ms = None;
         r2.packet_lengths[0] = 400.0;
@@ -416,7 +459,7 @@ mod tests {
 
     #[test]
     fn window_columns_are_recomputed_over_the_sequence_when_training_rows_were_so() {
-        let cfg = FeatureConfig { max_packets: 8, time_bins: 4 };
+        let cfg = FeatureConfig { max_packets: 8, time_bins: 4, size_bucket: 0 };
         let rows = sample_rows();
         let norm = Normalizer::fit(rows.iter(), &cfg);
         let longest = rows.iter().map(|r| r.packet_lengths.len()).max().unwrap(); // ok: fixture has rows
@@ -441,7 +484,7 @@ mod tests {
     fn measurements_absent_from_training_are_ignored_at_inference() {
         // Training rows carry rtt_ms but never jitter_ms or loss_rate (as fiveg_flows.csv);
         // a capture row that has all three must look to the model like one with rtt_ms only.
-        let cfg = FeatureConfig { max_packets: 6, time_bins: 4 };
+        let cfg = FeatureConfig { max_packets: 6, time_bins: 4, size_bucket: 0 };
         let mut r2 = row();
         r2.packet_lengths[0] = 400.0;
         let norm = Normalizer::fit([row(), r2].iter(), &cfg);

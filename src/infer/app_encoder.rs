@@ -11,6 +11,9 @@ use crate::model::{app_encoder::Config, conv_block, transformer};
 #[derive(Debug, Clone)]
 pub struct AppEncoder {
     input: Linear,
+    /// `[size_vocab, hidden]` and `[positions, hidden]`, when the model learnt them.
+    size_emb: Option<Vec<f32>>,
+    pos_emb: Option<Vec<f32>>,
     convs: Vec<GatedConvBlock>,
     layers: Vec<EncoderLayer>,
     norm: LayerNorm,
@@ -28,6 +31,14 @@ impl AppEncoder {
             transformer::Config { dim: cfg.hidden, heads: cfg.heads, ff_mult: cfg.ff_mult, dropout: cfg.dropout };
         Ok(AppEncoder {
             input: Linear::load(w, &format!("{prefix}.input"), cfg.in_dim as usize, h)?,
+            size_emb: match cfg.size_vocab as usize {
+                0 => None,
+                v => Some(w.get(&format!("{prefix}.size_emb.weight"), v * h)?),
+            },
+            pos_emb: match cfg.positions as usize {
+                0 => None,
+                n => Some(w.get(&format!("{prefix}.pos_emb"), n * h)?),
+            },
             convs: (0..cfg.conv_blocks)
                 .map(|i| GatedConvBlock::load(w, &format!("{prefix}.conv.{i}"), &ccfg))
                 .collect::<Result<_>>()?,
@@ -42,10 +53,13 @@ impl AppEncoder {
         })
     }
 
-    /// `packets [rows, in_dim]` (normalised), `mask [rows]` → `tokens [rows, hidden]` and `z_app`.
+    /// `packets [rows, in_dim]` (normalised), `size_tokens [rows]` (with a size embedding),
+    /// `mask [rows]` → `tokens [rows, hidden]` and `z_app`.
+    #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
         packets: &[f32],
+        size_tokens: &[i64],
         mask: &[f32],
         rows: usize,
         tokens: &mut [f32],
@@ -55,6 +69,17 @@ impl AppEncoder {
         let h = self.hidden;
         let mut x = s.take_for_overwrite(rows * h);
         self.input.forward(packets, rows, &mut x);
+        if let Some(e) = &self.size_emb {
+            let vocab = e.len() / h;
+            for (xr, &t) in x.chunks_exact_mut(h).zip(&size_tokens[..rows]) {
+                // Tokens come from `FeatureConfig::size_token`, always < vocab; clamp all the same.
+                let t = (t.max(0) as usize).min(vocab - 1);
+                xr.iter_mut().zip(&e[t * h..(t + 1) * h]).for_each(|(a, b)| *a += b);
+            }
+        }
+        if let Some(pe) = &self.pos_emb {
+            x.iter_mut().zip(pe).for_each(|(a, b)| *a += b);
+        }
         for c in &self.convs {
             c.forward(&mut x, mask, rows, s);
         }

@@ -132,7 +132,7 @@ impl HostModel {
             let rows = f.mask[..p].iter().rposition(|&m| m > 0.0).map_or(1, |i| i + 1);
             let mut tokens = s.take_for_overwrite(rows * h);
             let z_app = &mut out.z_app[i * e..(i + 1) * e];
-            self.app.forward(&f.packets, &f.mask, rows, &mut tokens, z_app, s);
+            self.app.forward(&f.packets, &f.tokens, &f.mask, rows, &mut tokens, z_app, s);
             let z_flow = &mut out.z_flow[i * e..(i + 1) * e];
             self.fusion.forward(&tokens, &f.mask, rows, &cond[i * td..(i + 1) * td], t, &*z_app, z_flow, s);
             s.give(tokens);
@@ -190,7 +190,7 @@ mod tests {
     use super::*;
     use crate::dataset::labels::LabelMaps;
     use crate::features::schema::read_rows;
-    use crate::model::{FlowConX, ModelSize};
+    use crate::model::{FlowConX, ModelOverrides, ModelSize};
     use crate::train::checkpoint::{embed_with, load_model};
     use std::path::Path;
     use tch::{Kind, Tensor};
@@ -236,9 +236,13 @@ mod tests {
     }
 
     fn random_model(size: ModelSize) -> (nn::VarStore, FlowConX, ModelConfig) {
+        random_model_with(size, ModelOverrides::default())
+    }
+
+    fn random_model_with(size: ModelSize, o: ModelOverrides) -> (nn::VarStore, FlowConX, ModelConfig) {
         tch::manual_seed(11);
         let vs = nn::VarStore::new(Device::Cpu);
-        let cfg = ModelConfig::preset(size, 5, 5, 1.0);
+        let cfg = ModelConfig::build(size, o, 5, 5);
         let model = FlowConX::new(vs.root(), &cfg);
         // Norm scales/shifts and biases start at 1 / 0: perturb every weight so each is exercised.
         tch::no_grad(|| {
@@ -259,6 +263,22 @@ mod tests {
             let norm = Normalizer::fit(rows.iter(), &cfg.features);
             let d = compare(&vs, &model, &cfg, &norm, &labels);
             assert!(d < 1e-4, "{size:?}: host differs from tch by {d}");
+        }
+    }
+
+    #[test]
+    fn size_and_position_embeddings_match_tch() {
+        let rows = read_rows(Path::new(SAMPLE)).unwrap();
+        let labels = LabelMaps::fit(rows.iter());
+        // `small` has both (size buckets of 8 bytes); here each alone, with other buckets.
+        for (bucket, pos) in [(16, false), (0, true)] {
+            let o = ModelOverrides { size_bucket: Some(bucket), position_embedding: Some(pos), ..Default::default() };
+            let (vs, model, cfg) = random_model_with(ModelSize::Small, o);
+            let vocab = if bucket == 0 { 0 } else { 1 + 2 * 1536 / bucket as i64 };
+            assert_eq!((cfg.app.size_vocab, cfg.app.positions), (vocab, 32 * pos as i64));
+            let norm = Normalizer::fit(rows.iter(), &cfg.features);
+            let d = compare(&vs, &model, &cfg, &norm, &labels);
+            assert!(d < 1e-4, "size bucket {bucket}, positions {pos}: host differs from tch by {d}");
         }
     }
 

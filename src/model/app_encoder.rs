@@ -16,11 +16,19 @@ pub struct Config {
     pub ff_mult: i64,
     pub emb_dim: i64,
     pub dropout: f64,
+    /// Size tokens with a learnt vector each, added to the input projection; 0 = none.
+    #[serde(default)]
+    pub size_vocab: i64,
+    /// Packet positions with a learnt vector each, added likewise; 0 = none.
+    #[serde(default)]
+    pub positions: i64,
 }
 
 #[derive(Debug)]
 pub struct AppEncoder {
     input: nn::Linear,
+    size_emb: Option<nn::Embedding>,
+    pos_emb: Option<Tensor>,
     convs: Vec<conv_block::GatedConvBlock>,
     layers: Vec<transformer::EncoderLayer>,
     norm: nn::LayerNorm,
@@ -42,6 +50,12 @@ impl AppEncoder {
         let tcfg = transformer::Config { dim: h, heads: cfg.heads, ff_mult: cfg.ff_mult, dropout: cfg.dropout };
         AppEncoder {
             input: nn::linear(&vs / "input", cfg.in_dim, h, Default::default()),
+            // Zero at the start, so a size or position never seen in training adds nothing.
+            size_emb: (cfg.size_vocab > 0).then(|| {
+                let ecfg = nn::EmbeddingConfig { ws_init: nn::Init::Const(0.0), ..Default::default() };
+                nn::embedding(&vs / "size_emb", cfg.size_vocab, h, ecfg)
+            }),
+            pos_emb: (cfg.positions > 0).then(|| vs.zeros("pos_emb", &[cfg.positions, h])),
             convs: (0..cfg.conv_blocks).map(|i| conv_block::GatedConvBlock::new(&vs / "conv" / i, &ccfg)).collect(),
             layers: (0..cfg.layers).map(|i| transformer::EncoderLayer::new(&vs / "layer" / i, &tcfg)).collect(),
             norm: nn::layer_norm(&vs / "norm", vec![h], Default::default()),
@@ -51,10 +65,16 @@ impl AppEncoder {
         }
     }
 
-    /// `packets [B, P, F]`, `mask [B, P]` bool.
-    pub fn forward_t(&self, packets: &Tensor, mask: &Tensor, train: bool) -> AppOutput {
-        let (_b, _p, _f) = packets.size3().expect("packets [B, P, F]");
+    /// `packets [B, P, F]`, `tokens [B, P]` i64 (with a size embedding), `mask [B, P]` bool.
+    pub fn forward_t(&self, packets: &Tensor, tokens: Option<&Tensor>, mask: &Tensor, train: bool) -> AppOutput {
+        let (_b, p, _f) = packets.size3().expect("packets [B, P, F]");
         let mut x = packets.apply(&self.input);
+        if let (Some(e), Some(t)) = (&self.size_emb, tokens) {
+            x += t.apply(e);
+        }
+        if let Some(pe) = &self.pos_emb {
+            x += pe.narrow(0, 0, p).unsqueeze(0);
+        }
         for c in &self.convs {
             x = c.forward_t(&x, mask, train);
         }

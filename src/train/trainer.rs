@@ -230,12 +230,15 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     if cfg.temperature.is_nan() || cfg.temperature <= 0.0 {
         return Err(Error::Config("--temperature must be > 0".into()));
     }
-    if cfg.model_overrides.time_bins == Some(0) || cfg.model_overrides.cond_hidden.is_some_and(|g| g < 1) {
+    let o = &cfg.model_overrides;
+    if o.time_bins == Some(0) || o.cond_hidden.is_some_and(|g| g < 1) {
         return Err(Error::Config("--time-bins and --cond-hidden must be ≥ 1".into()));
     }
-    if cfg.resume_checkpoint.is_some() && !cfg.model_overrides.is_empty() {
+    if cfg.resume_checkpoint.is_some() && !o.is_empty() {
         return Err(Error::Config(
-            "--time-bins / --cond-hidden cannot change a resumed model (its checkpoint sets them)".into(),
+            "--time-bins / --cond-hidden / --size-embedding / --position-embedding cannot change a resumed model \
+             (its checkpoint sets them)"
+                .into(),
         ));
     }
     if !(0.0..1.0).contains(&cfg.ema_decay) {
