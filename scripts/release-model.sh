@@ -22,8 +22,8 @@ build_release
 # in docs/training.md). Those comparisons used the 24-bin preset; since session 9 `small` has 12
 # condition bins (same recipe, 14 paired trainings: the same k-NN and capture-split AUROC, a
 # lower random-split AUROC, 1.18x end-to-end flows/s; docs/training.md), and since session 10
-# learnt size and position vectors (12 paired trainings: capture k-NN 68.1% vs 64.6%, random
-# 89.5% vs 87.7%, AUROC 0.90 / 0.95 vs 0.87 / 0.89; docs/training.md).
+# learnt size and position vectors (14 paired trainings: capture k-NN 68.1% vs 64.6%, random
+# 89.3% vs 87.4%, AUROC 0.90 / 0.92 vs 0.87 / 0.88; docs/training.md).
 for split in capture random; do
     dir="$OUT/$split"
     "$BIN" train --csv "$DATA" --split "$split" --epochs 60 --lr 1e-3 --lambda-flow-service 1.0 \

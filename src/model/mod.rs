@@ -98,9 +98,9 @@ impl ModelConfig {
             ModelSize::Seed => (128, 24, 192, 6, 3, 1, 64, 2, 256),
             ModelSize::Small => (32, 12, 64, 4, 2, 1, 32, 1, 64),
         };
-        // `small` learns a vector per 8-byte size range and per packet position (docs/training.md:
-        // higher open-set AUROC and leave-one-app-out at the same capture k-NN); `seed` keeps
-        // FlowCon-X's inputs.
+        // `small` learns a vector per 8-byte size range and per packet position: over 14 paired
+        // trainings, higher k-NN, leave-one-app-out and open-set AUROC on both splits
+        // (docs/training.md); `seed` keeps FlowCon-X's inputs.
         let (size_bucket, positions) = match size {
             ModelSize::Seed => (0, 0),
             ModelSize::Small => (8, p),
@@ -224,6 +224,18 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let _m = FlowConX::new(vs.root(), &cfg);
         assert_eq!(vs.variables()["fusion.cross.kv.weight"].size(), [128, 32]);
+    }
+
+    #[test]
+    fn checkpoints_from_before_the_size_table_load_without_it() {
+        // A `checkpoint.json` model config written before session 10 has none of the new keys.
+        let mut v = serde_json::to_value(ModelConfig::preset(ModelSize::Small, 5, 3, 1.0)).unwrap();
+        for (part, key) in [("features", "size_bucket"), ("app", "size_vocab"), ("app", "positions")] {
+            assert!(v[part].as_object_mut().unwrap().remove(key).is_some());
+        }
+        let old: ModelConfig = serde_json::from_value(v).unwrap();
+        let off = ModelOverrides { size_bucket: Some(0), position_embedding: Some(false), ..Default::default() };
+        assert_eq!(old, ModelConfig::build(ModelSize::Small, off, 5, 3));
     }
 
     #[test]
