@@ -13,7 +13,7 @@ pub struct Batch {
     /// `[B, T, COND_FEATURES]`
     pub cond: Tensor,
     /// `[B, P]` i64 size tokens, when the features have them.
-    pub tokens: Option<Tensor>,
+    pub size_tokens: Option<Tensor>,
     /// `[B]` i64 class ids (-1 = not in the label maps).
     pub service: Tensor,
     pub app: Tensor,
@@ -36,7 +36,7 @@ impl Batch {
         let mut cond = Vec::with_capacity(feats.len() * feat.time_bins * COND_FEATURES);
         let mut tokens = Vec::with_capacity(if feat.size_bucket > 0 { feats.len() * feat.max_packets } else { 0 });
         for f in &feats {
-            tokens.extend_from_slice(&f.tokens);
+            tokens.extend_from_slice(&f.size_tokens);
             packets.extend_from_slice(&f.packets);
             mask.extend(f.mask.iter().map(|&m| m > 0.0));
             cond.extend_from_slice(&f.cond);
@@ -55,7 +55,7 @@ impl Batch {
             packets: Tensor::from_slice(&packets).view([b, p, PACKET_FEATURES as i64]).to(device),
             mask: Tensor::from_slice(&mask).view([b, p]).to(device),
             cond: Tensor::from_slice(&cond).view([b, t, COND_FEATURES as i64]).to(device),
-            tokens: (feat.size_bucket > 0).then(|| Tensor::from_slice(&tokens).view([b, p]).to(device)),
+            size_tokens: (feat.size_bucket > 0).then(|| Tensor::from_slice(&tokens).view([b, p]).to(device)),
             service: col(|x| x.0),
             app: col(|x| x.1),
             condition: col(|x| x.2),

@@ -21,7 +21,7 @@ const MEASURED: [&str; 3] = ["rtt_ms", "jitter_ms", "loss_rate"];
 pub struct FeatureConfig {
     pub max_packets: usize,
     pub time_bins: usize,
-    /// Bytes per packet-size bucket of the size tokens (`RowFeatures::tokens`); 0 = no tokens.
+    /// Bytes per packet-size bucket of the size tokens (`RowFeatures::size_tokens`); 0 = no tokens.
     #[serde(default)]
     pub size_bucket: usize,
 }
@@ -70,7 +70,7 @@ pub struct RowFeatures {
     pub cond: Vec<f32>,
     /// `[max_packets]` size tokens (0 on padding) when `size_bucket` > 0, else empty: a learnt
     /// vector per exact size range, which a linear map of the scaled size cannot express.
-    pub tokens: Vec<i64>,
+    pub size_tokens: Vec<i64>,
 }
 
 pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
@@ -125,7 +125,7 @@ pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
     if n == 0 {
         mask[0] = 1.0;
     }
-    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t), tokens }
+    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t), size_tokens: tokens }
 }
 
 /// Per-bin traffic statistics of the row's first `n` packets over `bins` equal slices of its duration.
@@ -392,7 +392,7 @@ mod tests {
         assert!((c(3, 0) - (200f32).ln_1p()).abs() < 1e-4, "2 packets / 10 ms");
         assert_eq!(c(1, 6), 1.0, "uplink → downlink turn in bin 1");
         assert_eq!((c(0, 9), c(0, 11), c(0, 13)), (1.0, 0.0, 0.0), "jitter and loss absent");
-        assert!(f.tokens.is_empty(), "no size tokens unless asked");
+        assert!(f.size_tokens.is_empty(), "no size tokens unless asked");
     }
 
     #[test]
@@ -403,8 +403,8 @@ mod tests {
         r.packet_lengths = vec![100.0, 1500.0, 15.0, 9000.0];
         let f = row_features(&r, &cfg);
         // Forward sizes 100 → bucket 6, 15 → 0; backward 1500 → 93 (+96); 9000 caps at 95 (+96).
-        assert_eq!(f.tokens, vec![7, 1 + 93 + 96, 1, 1 + 95 + 96, 0, 0]);
-        assert!(f.tokens.iter().all(|&t| (t as usize) < cfg.size_vocab()));
+        assert_eq!(f.size_tokens, vec![7, 1 + 93 + 96, 1, 1 + 95 + 96, 0, 0]);
+        assert!(f.size_tokens.iter().all(|&t| (t as usize) < cfg.size_vocab()));
     }
 
     #[test]

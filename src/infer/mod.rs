@@ -132,7 +132,7 @@ impl HostModel {
             let rows = f.mask[..p].iter().rposition(|&m| m > 0.0).map_or(1, |i| i + 1);
             let mut tokens = s.take_for_overwrite(rows * h);
             let z_app = &mut out.z_app[i * e..(i + 1) * e];
-            self.app.forward(&f.packets, &f.tokens, &f.mask, rows, &mut tokens, z_app, s);
+            self.app.forward(&f.packets, &f.size_tokens, &f.mask, rows, &mut tokens, z_app, s);
             let z_flow = &mut out.z_flow[i * e..(i + 1) * e];
             self.fusion.forward(&tokens, &f.mask, rows, &cond[i * td..(i + 1) * td], t, &*z_app, z_flow, s);
             s.give(tokens);

@@ -165,7 +165,7 @@ impl FlowConX {
     }
 
     pub fn forward_t(&self, batch: &Batch, train: bool) -> Outputs {
-        let app = self.app.forward_t(&batch.packets, batch.tokens.as_ref(), &batch.mask, train);
+        let app = self.app.forward_t(&batch.packets, batch.size_tokens.as_ref(), &batch.mask, train);
         let net = self.net.forward(&batch.cond);
         let z_flow = self.fusion.forward_t(&app.tokens, &batch.mask, &net.tokens, &app.z_app, train);
         Outputs {
