@@ -34,9 +34,9 @@ impl Batch {
         let mut packets = Vec::with_capacity(feats.len() * feat.max_packets * PACKET_FEATURES);
         let mut mask = Vec::with_capacity(feats.len() * feat.max_packets);
         let mut cond = Vec::with_capacity(feats.len() * feat.time_bins * COND_FEATURES);
-        let mut tokens = Vec::with_capacity(if feat.size_bucket > 0 { feats.len() * feat.max_packets } else { 0 });
+        let mut size_tokens = Vec::with_capacity(if feat.size_bucket > 0 { feats.len() * feat.max_packets } else { 0 });
         for f in &feats {
-            tokens.extend_from_slice(&f.size_tokens);
+            size_tokens.extend_from_slice(&f.size_tokens);
             packets.extend_from_slice(&f.packets);
             mask.extend(f.mask.iter().map(|&m| m > 0.0));
             cond.extend_from_slice(&f.cond);
@@ -55,7 +55,7 @@ impl Batch {
             packets: Tensor::from_slice(&packets).view([b, p, PACKET_FEATURES as i64]).to(device),
             mask: Tensor::from_slice(&mask).view([b, p]).to(device),
             cond: Tensor::from_slice(&cond).view([b, t, COND_FEATURES as i64]).to(device),
-            size_tokens: (feat.size_bucket > 0).then(|| Tensor::from_slice(&tokens).view([b, p]).to(device)),
+            size_tokens: (feat.size_bucket > 0).then(|| Tensor::from_slice(&size_tokens).view([b, p]).to(device)),
             service: col(|x| x.0),
             app: col(|x| x.1),
             condition: col(|x| x.2),

@@ -78,7 +78,7 @@ pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
     let n = sequence_len(row).min(p);
     let mut packets = vec![0f32; p * PACKET_FEATURES];
     let mut mask = vec![0f32; p];
-    let mut tokens = vec![0i64; if cfg.size_bucket > 0 { p } else { 0 }];
+    let mut size_tokens = vec![0i64; if cfg.size_bucket > 0 { p } else { 0 }];
     let total_t: f64 = row.iat_values[..n].iter().map(|&x| x.max(0.0) as f64).sum();
     let (tcp, udp) = ((row.protocol == 6) as u8 as f32, (row.protocol == 17) as u8 as f32);
     let total = row.total_packets;
@@ -118,14 +118,14 @@ pub fn row_features(row: &FlowRow, cfg: &FeatureConfig) -> RowFeatures {
         f[13..18].copy_from_slice(&flow_vals[2..7]);
         f[18] = flow_missing;
         mask[i] = 1.0;
-        if let Some(t) = tokens.get_mut(i) {
+        if let Some(t) = size_tokens.get_mut(i) {
             *t = cfg.size_token(size, row.directions[i]);
         }
     }
     if n == 0 {
         mask[0] = 1.0;
     }
-    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t), size_tokens: tokens }
+    RowFeatures { packets, mask, cond: cond_series(row, n, total_t, t), size_tokens }
 }
 
 /// Per-bin traffic statistics of the row's first `n` packets over `bins` equal slices of its duration.

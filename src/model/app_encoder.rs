@@ -65,11 +65,11 @@ impl AppEncoder {
         }
     }
 
-    /// `packets [B, P, F]`, `tokens [B, P]` i64 (with a size embedding), `mask [B, P]` bool.
-    pub fn forward_t(&self, packets: &Tensor, tokens: Option<&Tensor>, mask: &Tensor, train: bool) -> AppOutput {
+    /// `packets [B, P, F]`, `size_tokens [B, P]` i64 (with a size embedding), `mask [B, P]` bool.
+    pub fn forward_t(&self, packets: &Tensor, size_tokens: Option<&Tensor>, mask: &Tensor, train: bool) -> AppOutput {
         let (_b, p, _f) = packets.size3().expect("packets [B, P, F]");
         let mut x = packets.apply(&self.input);
-        if let (Some(e), Some(t)) = (&self.size_emb, tokens) {
+        if let (Some(e), Some(t)) = (&self.size_emb, size_tokens) {
             x += t.apply(e);
         }
         if let Some(pe) = &self.pos_emb {

@@ -46,8 +46,8 @@ pub struct ModelConfig {
     pub services: i64,
 }
 
-/// Dimensions a run sets over its preset (`train --time-bins`, `--cond-hidden`); `None` keeps
-/// the preset's. The resulting config is stored in the checkpoint, so inference follows it.
+/// Dimensions a run sets over its preset (`train --time-bins`, `--cond-hidden`,
+/// `--size-embedding`, `--position-embedding`); `None` keeps the preset's. The resulting config is stored in the checkpoint, so inference follows it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelOverrides {
     /// Bins of the network-condition series.
@@ -55,10 +55,8 @@ pub struct ModelOverrides {
     /// Hidden size of each direction of the condition BiGRU.
     pub cond_hidden: Option<i64>,
     /// Bytes per bucket of the learnt packet-size embedding; `Some(0)` turns it off.
-    #[serde(default)]
     pub size_bucket: Option<usize>,
     /// Whether a vector per packet position is learnt.
-    #[serde(default)]
     pub position_embedding: Option<bool>,
 }
 
