@@ -268,6 +268,19 @@ pub struct TrainArgs {
     /// Learn a vector per packet position, added likewise (default: the preset's; small true, seed false)
     #[arg(long, value_name = "BOOL")]
     pub position_embedding: Option<bool>,
+    /// Gated conv blocks of the packet encoder (default: the preset's; small 2, seed 3)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
+    pub conv_blocks: Option<u8>,
+    /// Transformer layers of the packet encoder (default: the preset's; 1)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
+    pub layers: Option<u8>,
+    /// Attention heads of the packet transformer and the fusion; must divide the hidden size
+    /// (default: the preset's; small 4, seed 6)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub heads: Option<u8>,
+    /// Feed-forward width of the packet transformer, in multiples of its hidden size (default 2)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub ff_mult: Option<u8>,
     /// Intra-op threads for libtorch (default: libtorch's choice)
     #[arg(long)]
     pub threads: Option<usize>,

@@ -154,6 +154,18 @@ fn evaluate_report_and_classify() {
         let sim: f64 = r[9].parse().unwrap();
         assert!((-1.0001..=1.0001).contains(&sim));
     }
+    // The tch engine keeps the embeddings on its device and runs the k-NN and prototypes there
+    // (`eval::device`): the same verdicts as the host engine, up to float rounding.
+    let vt = dir.path().join("v-tch.csv");
+    classify(&ck, &root(SAMPLE), &vt, &["--engine", "tch"]);
+    let tch_rows = csv_rows(&vt);
+    assert_eq!(tch_rows.len(), rows.len());
+    let same = rows.iter().zip(&tch_rows).filter(|(a, b)| a[..9] == b[..9]).count();
+    assert!(same * 100 >= rows.len() * 99, "{same} of {} verdicts agree", rows.len());
+    for (a, b) in rows.iter().zip(&tch_rows) {
+        let (x, y): (f64, f64) = (a[9].parse().unwrap(), b[9].parse().unwrap());
+        assert!((x - y).abs() < 1e-4, "similarity {x} vs {y}");
+    }
     // A threshold above every similarity rejects everything.
     let u = dir.path().join("u.csv");
     classify(&ck, &root(BACKGROUND), &u, &["--unknown-threshold", "1.5"]);
@@ -177,6 +189,13 @@ fn evaluate_report_and_classify() {
         if (e - t).abs() > 1e-5 {
             assert_eq!(r[7] == "unknown", e < t, "energy {e} vs threshold {t}: {r:?}");
         }
+    }
+    // The same energies from tch, whose embeddings come back from its device for the head.
+    let et = dir.path().join("energy-tch.csv");
+    classify(&ck, &root(SAMPLE), &et, &["--unknown-score", "energy", "--engine", "tch"]);
+    for (a, b) in rows.iter().zip(csv_rows(&et)) {
+        let (x, y): (f64, f64) = (a[10].parse().unwrap(), b[10].parse().unwrap());
+        assert!((x - y).abs() < 1e-3, "energy {x} vs {y}");
     }
 
     // classify a raw capture: endpoints filled, deterministic.

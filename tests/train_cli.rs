@@ -131,12 +131,15 @@ fn model_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("c");
     let dims = ["--time-bins", "8", "--cond-hidden", "16", "--size-embedding", "16", "--position-embedding", "false"];
-    train(&out, &dims);
+    let shape = ["--conv-blocks", "1", "--layers", "2", "--heads", "2", "--ff-mult", "3"];
+    train(&out, &[&dims[..], &shape[..]].concat());
     let m = &json(out.join("checkpoint.json"))["model"];
     assert_eq!(m["features"]["time_bins"], 8);
     assert_eq!((m["net"]["hidden"].clone(), m["fusion"]["cond_dim"].clone()), (16.into(), 32.into()));
     assert_eq!(m["features"]["size_bucket"], 16);
     assert_eq!((m["app"]["size_vocab"].clone(), m["app"]["positions"].clone()), (193.into(), 0.into()));
+    let app = ["conv_blocks", "layers", "heads", "ff_mult"].map(|k| m["app"][k].as_i64().unwrap());
+    assert_eq!((app, m["fusion"]["heads"].as_i64()), ([1, 2, 2, 3], Some(2)));
     let d = engine_gap(&embed(&out, "host", dir.path()), &embed(&out, "tch", dir.path()));
     assert!(d < 1e-4, "host and tch embeddings differ by {d}");
     // A resumed model keeps its checkpoint's dimensions: changing them is refused, with no output.
@@ -155,6 +158,10 @@ fn model_dimensions_from_flags_reach_the_checkpoint_and_both_engines() {
     let args = ["train", "--csv", SAMPLE, "--time-bins", "0", "--output-dir"];
     let o = bin().args(args).arg(dir.path().join("z")).output().unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--time-bins"));
+    // Heads that do not divide the hidden size (64) likewise.
+    let args = ["train", "--csv", SAMPLE, "--heads", "3", "--output-dir"];
+    let o = bin().args(args).arg(dir.path().join("h")).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--heads must divide"));
 }
 
 #[test]

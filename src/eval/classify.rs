@@ -1,8 +1,8 @@
 //! Per-flow verdicts from a checkpoint alone: k-NN over the reference embeddings stored with it
 //! (majority service, app of the nearest row) and `unknown` when the open-set score — the best
 //! service-prototype cosine, or the service head's energy — is below the rejection threshold.
-use super::knn::KnnIndex;
-use super::matrix::{LabelSet, Matrix};
+use super::device::Verdicts;
+use super::matrix::LabelSet;
 use super::metrics::Metrics;
 use super::prototype::{keep_threshold, Prototypes};
 use super::run::{to_matrix, Engine};
@@ -48,8 +48,7 @@ pub enum ThresholdSource {
 
 pub struct Classifier {
     engine: Engine,
-    index: KnnIndex,
-    protos: Prototypes,
+    verdicts: Verdicts,
     services: LabelSet,
     ref_apps: Vec<String>,
     pub threshold: f32,
@@ -102,11 +101,10 @@ impl Classifier {
                 Some(right as f64 / pred.len() as f64)
             }
         };
-        let index = KnnIndex::cosine(refs, labels, services.len());
+        let verdicts = Verdicts::new(&engine, refs, labels, services.len(), protos);
         Ok(Classifier {
             engine,
-            index,
-            protos,
+            verdicts,
             services,
             ref_apps: r.apps,
             threshold,
@@ -127,7 +125,7 @@ impl Classifier {
     }
 
     pub fn reference_rows(&self) -> usize {
-        self.index.len()
+        self.verdicts.len()
     }
 
     /// Verdicts of `rows`, in order (one forward pass per `batch` rows).
@@ -135,20 +133,15 @@ impl Classifier {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let z = self.engine.z_flow(rows, batch)?;
-        self.verdicts(&z)
-    }
-
-    fn verdicts(&self, z: &Matrix) -> Result<Vec<Verdict>> {
-        let votes = self.index.predict(z, self.k);
-        let near = self.protos.nearest(z);
-        let energy = match self.score {
-            UnknownScore::Similarity => None,
-            UnknownScore::Energy => Some(self.engine.head.energy(z)?),
+        let want_z = self.score == UnknownScore::Energy;
+        let r = self.verdicts.of_rows(&self.engine, rows, batch, self.k, want_z)?;
+        let energy = match &r.z {
+            Some(z) => Some(self.engine.head.energy(z)?),
+            None => None,
         };
-        Ok(votes
+        Ok(r.votes
             .iter()
-            .zip(near)
+            .zip(r.nearest)
             .enumerate()
             .map(|(i, (v, (_, sim)))| {
                 let energy = energy.as_ref().map(|e| e[i]);

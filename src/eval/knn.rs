@@ -92,23 +92,28 @@ impl KnnIndex {
 
     /// Vote of one query from its scores against every reference row.
     pub fn vote(&self, scores: &[f32], k: usize) -> KnnVote {
-        let top = top_k(scores, self.bias.as_deref(), k);
-        let mut votes = vec![0u32; self.n_labels];
-        let mut sums = vec![0f64; self.n_labels];
-        for &(s, i) in &top {
-            let l = self.labels[i] as usize;
-            votes[l] += 1;
-            sums[l] += s as f64;
-        }
-        let mut best = 0usize;
-        for l in 1..self.n_labels {
-            if (votes[l], sums[l]) > (votes[best], sums[best]) {
-                best = l;
-            }
-        }
-        let (top_score, nearest) = top.first().copied().unwrap_or((f32::NAN, 0));
-        KnnVote { label: best as u32, nearest, top_score }
+        vote_top(&top_k(scores, self.bias.as_deref(), k), &self.labels, self.n_labels)
     }
+}
+
+/// Majority vote of a query's best `(score, reference index)` pairs, best first: a tie in votes
+/// goes to the label with the larger summed score, then to the smaller label id.
+pub fn vote_top(top: &[(f32, usize)], labels: &[u32], n_labels: usize) -> KnnVote {
+    let mut votes = vec![0u32; n_labels];
+    let mut sums = vec![0f64; n_labels];
+    for &(s, i) in top {
+        let l = labels[i] as usize;
+        votes[l] += 1;
+        sums[l] += s as f64;
+    }
+    let mut best = 0usize;
+    for l in 1..n_labels {
+        if (votes[l], sums[l]) > (votes[best], sums[best]) {
+            best = l;
+        }
+    }
+    let (top_score, nearest) = top.first().copied().unwrap_or((f32::NAN, 0));
+    KnnVote { label: best as u32, nearest, top_score }
 }
 
 fn pack(refs: &Matrix) -> Packed {

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod classify;
 pub mod compute;
+pub mod device;
 pub mod head;
 pub mod knn;
 pub mod latency;

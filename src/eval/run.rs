@@ -3,8 +3,8 @@
 //! `evaluate_checkpoint` is what both `flowconx evaluate` and the end of `flowconx train` call.
 use super::baseline::raw_matrix;
 use super::compute::{embedding_metrics, open_set_score, EvalOptions, Side};
+use super::device::Verdicts;
 use super::head::ServiceHead;
-use super::knn::KnnIndex;
 use super::latency::summarize;
 use super::matrix::{LabelSet, Matrix};
 use super::metrics::{Metrics, SplitInfo, Throughput};
@@ -101,6 +101,19 @@ impl Engine {
     /// Unit-length `z_app` of `rows`, in order.
     pub fn z_app(&self, rows: &[&FlowRow], batch: usize) -> Result<Matrix> {
         to_matrix(self.embeddings(rows, batch)?.z_app)
+    }
+
+    /// Whether the embeddings come from tch, on the model's device (else the host engine).
+    pub fn embeds_on_device(&self) -> bool {
+        matches!(self.backend, Backend::Tch { .. })
+    }
+
+    /// Unit-length `z_flow` of `rows` left on the tch model's device; `None` with the host engine.
+    pub fn z_flow_tensor(&self, rows: &[&FlowRow], batch: usize) -> Option<tch::Tensor> {
+        // Unit rows, as `to_matrix` gives the host side (z_flow leaves the model L2-normalised).
+        let z = self.backend.z_flow_tensor(self.inputs(), rows, batch)?;
+        let norm = z.norm_scalaropt_dim(2, [1], true);
+        Some(&z / norm.clamp_min(1e-12))
     }
 
     /// Features of `rows`, normalised and ready for the model (on its device).
@@ -231,9 +244,9 @@ pub fn evaluate_split(
     m.engine = Some(engine.engine_name().to_string());
     m.cist_score = Some(cist(engine, &test_rows, cfg.seed)?);
     if cfg.timing {
-        let index = KnnIndex::cosine(train_emb.clone(), train_svc.clone(), services.len());
         let protos = Prototypes::build(&train_emb, &train_svc, services.len(), None);
-        time_inference(engine, &test_rows, &index, &protos, cfg, &mut m)?;
+        let verdicts = Verdicts::new(engine, train_emb.clone(), train_svc.clone(), services.len(), protos);
+        time_inference(engine, &test_rows, &verdicts, cfg, &mut m)?;
     }
     Ok(m)
 }
@@ -251,18 +264,15 @@ fn cist(engine: &Engine, rows: &[&FlowRow], seed: u64) -> Result<f64> {
 }
 
 /// One flow's verdict end to end: features → model → k-NN vote and prototype similarity.
-pub fn verdict(engine: &Engine, row: &FlowRow, index: &KnnIndex, protos: &Prototypes, k: usize) -> Result<(u32, f32)> {
-    let z = engine.z_flow(&[row], 1)?;
-    let v = index.predict(&z, k);
-    let sim = protos.nearest(&z).first().map_or(f32::NAN, |p| p.1);
-    Ok((v.first().map_or(0, |v| v.label), sim))
+pub fn verdict(engine: &Engine, row: &FlowRow, verdicts: &Verdicts, k: usize) -> Result<(u32, f32)> {
+    let r = verdicts.of_rows(engine, &[row], 1, k, false)?;
+    Ok((r.votes.first().map_or(0, |v| v.label), r.nearest.first().map_or(f32::NAN, |p| p.1)))
 }
 
 fn time_inference(
     engine: &Engine,
     rows: &[&FlowRow],
-    index: &KnnIndex,
-    protos: &Prototypes,
+    verdicts: &Verdicts,
     cfg: &EvaluateConfig,
     m: &mut Metrics,
 ) -> Result<()> {
@@ -276,7 +286,7 @@ fn time_inference(
     let mut e2e = Vec::with_capacity(runs);
     for i in 0..runs + 10 {
         let t = Instant::now();
-        std::hint::black_box(verdict(engine, pick(i), index, protos, cfg.k)?);
+        std::hint::black_box(verdict(engine, pick(i), verdicts, cfg.k)?);
         if i >= 10 {
             e2e.push(t.elapsed().as_secs_f64() * 1e3);
         }
@@ -303,9 +313,7 @@ fn time_inference(
     let e2e_rate = flows_per_s(bs, || {
         let batch = &batches[next % batches.len()];
         next += 1;
-        let z = engine.z_flow(batch, bs)?;
-        std::hint::black_box(index.predict(&z, cfg.k));
-        std::hint::black_box(protos.nearest(&z));
+        std::hint::black_box(verdicts.of_rows(engine, batch, bs, cfg.k, false)?);
         Ok(())
     })?;
     let prepared: Vec<_> = batches.iter().map(|b| engine.prepare(b)).collect();

@@ -47,7 +47,9 @@ pub struct ModelConfig {
 }
 
 /// Dimensions a run sets over its preset (`train --time-bins`, `--cond-hidden`,
-/// `--size-embedding`, `--position-embedding`); `None` keeps the preset's. The resulting config is stored in the checkpoint, so inference follows it.
+/// `--size-embedding`, `--position-embedding`, `--conv-blocks`, `--layers`, `--heads`,
+/// `--ff-mult`); `None` keeps the preset's. The resulting config is stored in the checkpoint,
+/// so inference follows it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelOverrides {
     /// Bins of the network-condition series.
@@ -58,6 +60,14 @@ pub struct ModelOverrides {
     pub size_bucket: Option<usize>,
     /// Whether a vector per packet position is learnt.
     pub position_embedding: Option<bool>,
+    /// Gated conv blocks of the packet encoder.
+    pub conv_blocks: Option<i64>,
+    /// Transformer layers of the packet encoder.
+    pub layers: Option<i64>,
+    /// Attention heads of the packet transformer and of the fusion.
+    pub heads: Option<i64>,
+    /// Width of the transformer's feed-forward layer, in multiples of the hidden size.
+    pub ff_mult: Option<i64>,
 }
 
 impl ModelOverrides {
@@ -82,6 +92,19 @@ impl ModelConfig {
         }
         if let Some(on) = o.position_embedding {
             cfg.app.positions = if on { cfg.features.max_packets as i64 } else { 0 };
+        }
+        if let Some(c) = o.conv_blocks {
+            cfg.app.conv_blocks = c;
+        }
+        if let Some(l) = o.layers {
+            cfg.app.layers = l;
+        }
+        if let Some(h) = o.heads {
+            cfg.app.heads = h;
+            cfg.fusion.heads = h;
+        }
+        if let Some(f) = o.ff_mult {
+            cfg.app.ff_mult = f;
         }
         cfg.app.size_vocab = cfg.features.size_vocab() as i64;
         cfg
@@ -218,6 +241,10 @@ mod tests {
         let off = ModelOverrides { size_bucket: Some(0), position_embedding: Some(false), ..Default::default() };
         let bare = ModelConfig::build(ModelSize::Small, off, 5, 3);
         assert_eq!((bare.features.size_bucket, bare.app.size_vocab, bare.app.positions), (0, 0, 0));
+        let lean = ModelOverrides { conv_blocks: Some(0), ff_mult: Some(1), ..Default::default() };
+        let lean = ModelConfig::build(ModelSize::Small, lean, 5, 3);
+        assert_eq!((lean.app.conv_blocks, lean.app.ff_mult), (0, 1));
+        assert_eq!(ModelConfig { app: base.app, ..lean }, base, "nothing else moved");
         // The model builds with them (the fusion's condition width follows the BiGRU's).
         let vs = nn::VarStore::new(Device::Cpu);
         let _m = FlowConX::new(vs.root(), &cfg);

@@ -234,10 +234,14 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     if o.time_bins == Some(0) || o.cond_hidden.is_some_and(|g| g < 1) {
         return Err(Error::Config("--time-bins and --cond-hidden must be ≥ 1".into()));
     }
+    let shape = ModelConfig::build(cfg.model_size, *o, 1, 1);
+    if shape.app.hidden % shape.app.heads != 0 || shape.fusion.dim % shape.fusion.heads != 0 {
+        return Err(Error::Config(format!("--heads must divide the hidden size ({})", shape.app.hidden)));
+    }
     if cfg.resume_checkpoint.is_some() && !o.is_empty() {
         return Err(Error::Config(
-            "--time-bins / --cond-hidden / --size-embedding / --position-embedding cannot change a resumed model \
-             (its checkpoint sets them)"
+            "--time-bins, --cond-hidden, --size-embedding, --position-embedding, --conv-blocks, --layers, --heads \
+             and --ff-mult cannot change a resumed model (its checkpoint sets them)"
                 .into(),
         ));
     }
