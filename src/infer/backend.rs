@@ -83,22 +83,6 @@ impl Backend {
         }
     }
 
-    /// `z_flow` of `rows` as a `[n, dim]` tensor left on the model's device (`batch` rows per
-    /// forward pass); `None` for the host engine, whose embeddings live on the host.
-    pub fn z_flow_tensor(&self, inp: Inputs<'_>, rows: &[&FlowRow], batch: usize) -> Option<tch::Tensor> {
-        let Backend::Tch { model, device, .. } = self else { return None };
-        let _g = tch::no_grad_guard();
-        let parts: Vec<tch::Tensor> = rows
-            .chunks(batch.max(1))
-            .map(|c| model.forward_t(&Batch::build(c, &inp.cfg.features, inp.norm, inp.labels, *device), false).z_flow)
-            .collect();
-        Some(if parts.is_empty() {
-            tch::Tensor::zeros([0, inp.cfg.emb_dim() as i64], (tch::Kind::Float, *device))
-        } else {
-            tch::Tensor::cat(&parts, 0)
-        })
-    }
-
     /// Model only: `z_flow` of prepared inputs, on the host (waits for the device).
     pub fn forward(&self, p: &Prepared) -> Result<EmbeddingMatrix> {
         match (self, p) {
