@@ -10,13 +10,12 @@ use super::matrix::{LabelSet, Matrix};
 use super::metrics::{Metrics, SplitInfo, Throughput};
 use super::prototype::Prototypes;
 use super::sampling::stratified_cap;
-use crate::dataset::batch::Batch;
 use crate::dataset::split::{captures_of, split_rows, Split, SplitConfig, SplitMode};
 use crate::error::{Error, Result};
 use crate::features::FlowRow;
 use crate::infer::weights::Weights;
 use crate::infer::{Backend, EngineChoice, Inputs, Prepared};
-use crate::train::checkpoint::{load_model, CheckpointMeta, EmbeddingMatrix, Embeddings};
+use crate::train::checkpoint::{forward_chunks, load_model, CheckpointMeta, EmbeddingMatrix, Embeddings};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::Device;
@@ -116,10 +115,8 @@ impl Engine {
         let Backend::Tch { model, device, .. } = &self.backend else { return None };
         let inp = self.inputs();
         let _g = tch::no_grad_guard();
-        let parts: Vec<tch::Tensor> = rows
-            .chunks(batch.max(1))
-            .map(|c| model.forward_t(&Batch::build(c, &inp.cfg.features, inp.norm, inp.labels, *device), false).z_flow)
-            .collect();
+        let parts: Vec<tch::Tensor> =
+            forward_chunks(model, inp.cfg, inp.norm, inp.labels, rows, batch, *device).map(|o| o.z_flow).collect();
         if parts.is_empty() {
             return Some(tch::Tensor::zeros([0, inp.cfg.emb_dim() as i64], (tch::Kind::Float, *device)));
         }

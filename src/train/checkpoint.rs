@@ -9,7 +9,7 @@ use crate::dataset::split::SplitConfig;
 use crate::dataset::tensorize::Normalizer;
 use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
-use crate::model::{FlowConX, ModelConfig};
+use crate::model::{FlowConX, ModelConfig, Outputs};
 use crate::output::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -200,6 +200,21 @@ pub fn load_model(path: &Path, device: Device) -> Result<(CheckpointMeta, nn::Va
     Ok((meta, vs, model))
 }
 
+/// Eval-mode outputs of `rows`, in order, one forward pass per `batch` rows (on `device`, where
+/// they stay). The caller holds a `no_grad_guard`.
+pub fn forward_chunks<'a>(
+    model: &'a FlowConX,
+    cfg: &'a ModelConfig,
+    norm: &'a Normalizer,
+    labels: &'a LabelMaps,
+    rows: &'a [&'a FlowRow],
+    batch: usize,
+    device: Device,
+) -> impl Iterator<Item = Outputs> + 'a {
+    rows.chunks(batch.max(1))
+        .map(move |c| model.forward_t(&Batch::build(c, &cfg.features, norm, labels, device), false))
+}
+
 /// Eval-mode embeddings of `rows`, in order, `batch` rows at a time.
 pub fn embed_with(
     model: &FlowConX,
@@ -216,9 +231,7 @@ pub fn embed_with(
         m.dim = dim;
     }
     let _guard = tch::no_grad_guard();
-    for chunk in rows.chunks(batch.max(1)) {
-        let b = Batch::build(chunk, &cfg.features, norm, labels, device);
-        let o = model.forward_t(&b, false);
+    for o in forward_chunks(model, cfg, norm, labels, rows, batch, device) {
         out.z_flow.append(EmbeddingMatrix::from_tensor(&o.z_flow)?);
         out.z_app.append(EmbeddingMatrix::from_tensor(&o.z_app)?);
         out.z_net.append(EmbeddingMatrix::from_tensor(&o.z_net)?);
