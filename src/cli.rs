@@ -16,6 +16,8 @@ fn crate_version_line() -> &'static str {
     LINE.get_or_init(|| flowconx::runtime::version_line().trim_start_matches("flowconx ").to_string())
 }
 
+// Parsed once per run: the size of the largest variant (train's flags) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Kaggle "5G Traffic Datasets" packet exports (<Service>/<App>/<file>.csv) → flow-window rows
@@ -248,6 +250,19 @@ pub struct TrainArgs {
     /// Continue from a checkpoint (its file or directory): same model, label maps and normalisation
     #[arg(long)]
     pub resume_checkpoint: Option<PathBuf>,
+    /// Outlier exposure: processed rows of background traffic (e.g. `prepare-mawi` windows of
+    /// captures disjoint from the evaluation background); none of their labels is used
+    #[arg(long)]
+    pub outliers: Option<PathBuf>,
+    /// Outlier rows per step with --outliers
+    #[arg(long, default_value_t = 16)]
+    pub outlier_batch: usize,
+    /// Prototype cosine an outlier row keeps without cost
+    #[arg(long, default_value_t = 0.5)]
+    pub outlier_margin: f64,
+    /// Weight of the outlier-exposure loss
+    #[arg(long, default_value_t = 0.3)]
+    pub lambda_outlier: f64,
     #[arg(long, value_enum, default_value = "capture")]
     pub split: SplitArg,
     /// Share of captures (or rows, with --split random) per service held out for testing

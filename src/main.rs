@@ -127,6 +127,7 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
                 flow_service: a.lambda_flow_service,
                 flow_pair: a.lambda_flow_pair,
                 flow_app: a.lambda_flow_app,
+                outlier: a.lambda_outlier,
                 service_ce: a.lambda_service_ce,
             },
             pair_negative_margin: a.pair_negative_margin,
@@ -134,6 +135,9 @@ impl From<cli::TrainArgs> for flowconx::commands::train::Config {
             eval_max_train: a.eval_max_train,
             eval_max_test: a.eval_max_test,
             resume_checkpoint: a.resume_checkpoint,
+            outliers: a.outliers,
+            outlier_batch: a.outlier_batch,
+            outlier_margin: a.outlier_margin,
             split: SplitConfig {
                 mode: match a.split {
                     cli::SplitArg::Capture => SplitMode::Capture,

@@ -202,6 +202,50 @@ fn split_seed_keeps_the_split_and_flow_app_loss_is_recorded() {
 }
 
 #[test]
+fn outlier_exposure_is_recorded_and_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let bg = "data/samples/processed/mawi_background_300.csv";
+    let args = ["--outliers", bg, "--outlier-batch", "8", "--outlier-margin", "0.2"];
+    train(&a, &args);
+    train(&b, &args);
+    assert_eq!(
+        std::fs::read(a.join("flowconx_checkpoint.safetensors")).unwrap(),
+        std::fs::read(b.join("flowconx_checkpoint.safetensors")).unwrap(),
+        "same seed and outliers, same weights"
+    );
+    let meta = json(a.join("checkpoint.json"));
+    assert_eq!(meta["training"]["outliers"], bg);
+    assert_eq!(meta["training"]["outlier_margin"], 0.2);
+    let l = losses(&json(a.join("history.json")));
+    // An untrained model puts background rows near the prototypes: the term is at work.
+    assert!(l[0]["outlier"].as_f64().unwrap() > 0.0, "{}", l[0]);
+    // Without --outliers the term is absent; a missing outlier file is one error line, no output.
+    let c = dir.path().join("c");
+    train(&c, &[]);
+    assert!(losses(&json(c.join("history.json")))[0].get("outlier").is_none());
+    let err = train_fails(
+        &dir.path().join("d"),
+        &["--csv".as_ref(), SAMPLE.as_ref(), "--outliers".as_ref(), "no/such.csv".as_ref()],
+    );
+    assert!(err.contains("no/such.csv") && err.trim().lines().count() == 1, "{err}");
+}
+
+/// A one-epoch training run that must fail: its stderr, once checked that it wrote no checkpoint.
+fn train_fails(out: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let o = bin()
+        .args(["train", "--device", "cpu", "--quiet", "--epochs", "1"])
+        .args(args)
+        .arg("--output-dir")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(!out.join("checkpoint.json").exists());
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
 fn bad_input_fails_with_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
@@ -210,18 +254,8 @@ fn bad_input_fails_with_one_line_and_no_output() {
     lines[3] = lines[3].replacen(",6,", ",x6,", 1).replacen(",17,", ",x17,", 1);
     lines[3] = lines[3].replace(";", ";oops;");
     std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
-    let out = dir.path().join("out");
-    let o = bin()
-        .args(["train", "--device", "cpu", "--quiet", "--epochs", "1", "--csv"])
-        .arg(&bad)
-        .arg("--output-dir")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = train_fails(&dir.path().join("out"), &["--csv".as_ref(), bad.as_os_str()]);
     assert!(err.contains("bad.csv") && err.contains("line 4"), "{err}");
-    assert!(!out.join("checkpoint.json").exists());
 }
 
 #[test]

@@ -129,38 +129,81 @@ pub fn top_k(scores: &[f32], bias: Option<&[f32]>, k: usize) -> Vec<(f32, usize)
 }
 
 fn top_k_plain(scores: &[f32], k: usize) -> Vec<(f32, usize)> {
-    let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    let mut top: Vec<(f32, usize)> = Vec::with_capacity(k);
     if k == 0 {
         return top;
     }
-    let offer = |s: f32, i: usize, top: &mut Vec<(f32, usize)>| {
-        if s.is_nan() || (top.len() == k && s <= top[k - 1].0) {
-            return;
+    // The first k scores that are not NaN fill the list.
+    let mut next = 0;
+    while top.len() < k && next < scores.len() {
+        if !scores[next].is_nan() {
+            top.push((scores[next], next));
+            let last = top.len() - 1;
+            sift_up(&mut top, last);
         }
-        // Insertion keeps the list sorted; k is small.
-        let pos = top.iter().position(|&(t, _)| s > t).unwrap_or(top.len());
-        top.insert(pos, (s, i));
-        top.truncate(k);
+        next += 1;
+    }
+    if top.len() < k {
+        return top;
+    }
+    // From then on only a score above the k-th best (`floor`) is a candidate: a vector compare
+    // of 8 scores gives a bit per candidate (NaN never compares above), and only those bits are
+    // visited. Scores of one class come in long runs of near-equal values, so candidates are
+    // not rare; each costs a shift of at most k entries.
+    let mut floor = top[k - 1].0;
+    let rest = &scores[next..];
+    let (chunks, tail) = rest.as_chunks::<8>();
+    let offer = |s: f32, i: usize, top: &mut Vec<(f32, usize)>, floor: &mut f32| {
+        if s > *floor {
+            top[k - 1] = (s, i);
+            sift_up(top, k - 1);
+            *floor = top[k - 1].0;
+        }
     };
-    // Once the list is full almost no score beats its last entry: a branch-free test of 8 scores
-    // at a time (one vector compare) skips those chunks, and only a chunk with a candidate is walked.
-    let (chunks, rest) = scores.as_chunks::<8>();
-    let tail = scores.len() - rest.len();
     for (c, chunk) in chunks.iter().enumerate() {
-        if top.len() == k {
-            let floor = top[k - 1].0;
-            if chunk.iter().fold(0u32, |any, &s| any | (s > floor) as u32) == 0 {
-                continue;
-            }
-        }
-        for (j, &s) in chunk.iter().enumerate() {
-            offer(s, c * 8 + j, &mut top);
+        let mut bits = above(chunk, floor);
+        while bits != 0 {
+            let j = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            offer(chunk[j], next + c * 8 + j, &mut top, &mut floor);
         }
     }
-    for (j, &s) in scores[tail..].iter().enumerate() {
-        offer(s, tail + j, &mut top);
+    let tail_start = next + chunks.len() * 8;
+    for (j, &s) in tail.iter().enumerate() {
+        offer(s, tail_start + j, &mut top, &mut floor);
     }
     top
+}
+
+/// Move `top[i]` up past the entries it beats (strictly: an equal score stays behind, so equal
+/// scores keep index order).
+fn sift_up(top: &mut [(f32, usize)], mut i: usize) {
+    let v = top[i];
+    while i > 0 && v.0 > top[i - 1].0 {
+        top[i] = top[i - 1];
+        i -= 1;
+    }
+    top[i] = v;
+}
+
+/// Bit j set when `chunk[j] > floor`.
+#[inline(always)]
+fn above(chunk: &[f32; 8], floor: f32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE is part of x86-64; unaligned loads of 2 × 4 in-bounds floats.
+        unsafe {
+            let f = _mm_set1_ps(floor);
+            let lo = _mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(chunk.as_ptr()), f)) as u32;
+            let hi = _mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(chunk.as_ptr().add(4)), f)) as u32;
+            lo | hi << 4
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        chunk.iter().enumerate().fold(0u32, |bits, (j, &s)| bits | ((s > floor) as u32) << j)
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub fn default_weights() -> LossWeights {
         flow_service: 0.0,
         flow_pair: 0.0,
         flow_app: 0.0,
+        outlier: 0.0,
         service_ce: 0.5,
     }
 }
@@ -49,12 +50,18 @@ pub fn bench_preset(
     let mut opt = nn::AdamW::default().build(&vs, 3e-4)?;
     let bank = MemoryBank::new(labels.services.len(), 512, cfg.emb_dim(), device);
     let weights = default_weights();
-    let ctx = LossContext { weights: &weights, temperature: 0.07, negative_margin: 0.2, positive_target: 0.75 };
+    let ctx = LossContext {
+        weights: &weights,
+        temperature: 0.07,
+        negative_margin: 0.2,
+        positive_target: 0.75,
+        outlier_margin: 0.0,
+    };
     let mut run = || {
         // Featurisation is part of the timed step, as in training.
         let b = Batch::build(&picked, &cfg.features, &norm, &labels, device);
         let out = model.forward_t(&b, true);
-        let (loss, _) = compute_losses(&out, &b, &bank, &ctx);
+        let (loss, _) = compute_losses(&out, &b, &bank, &ctx, None);
         opt.backward_step_clip_norm(&loss, 1.0);
     };
     run();

@@ -6,6 +6,26 @@ fn zero_like(z: &Tensor) -> Tensor {
     z.sum(Kind::Float) * 0.0
 }
 
+/// Outlier exposure on the open-set score: each outlier row's highest cosine to the batch's
+/// service prototypes (the unit mean of each present class's `known` rows, held fixed) above
+/// `margin` costs its square, averaged over the outliers. Pushes background traffic away from
+/// every class without moving the classes.
+pub fn outlier_margin(outliers: &Tensor, known: &Tensor, labels: &Tensor, classes: i64, margin: f64) -> Tensor {
+    let (o, _d) = outliers.size2().expect("outliers [O, D]");
+    let valid = labels.ge(0);
+    if o == 0 || classes == 0 || valid.sum(Kind::Int64).int64_value(&[]) == 0 {
+        return zero_like(outliers);
+    }
+    // [B, C] one-hot of the labelled rows (−1 rows are all zero).
+    let onehot = labels.clamp_min(0).one_hot(classes).to_kind(Kind::Float) * valid.unsqueeze(1).to_kind(Kind::Float);
+    let sums = onehot.tr().matmul(&known.detach());
+    let present = onehot.sum_dim_intlist(0, false, Kind::Float).gt(0.0);
+    let protos = &sums / sums.norm_scalaropt_dim(2, [1], true).clamp_min(1e-12);
+    let sim = outliers.matmul(&protos.tr()).masked_fill(&present.logical_not().unsqueeze(0), f64::NEG_INFINITY);
+    let top = sim.amax([1], false);
+    (top - margin).relu().square().mean(Kind::Float)
+}
+
 /// Supervised contrastive loss (Khosla et al.) of `anchors [B, D]` (L2-normalised) against the
 /// other anchors and an optional memory `bank = (z [M, D], labels [M])`. For anchor i with
 /// positives P(i): −1/|P(i)| Σ_p log(exp(s_ip/τ) / Σ_{a≠i} exp(s_ia/τ)), averaged over anchors
@@ -106,6 +126,22 @@ mod tests {
     // z0 = (1,0), z1 = (0.6,0.8), z2 = (0,1); cos: s01 = 0.6, s02 = 0, s12 = 0.8.
     fn three() -> Tensor {
         t2(&[1.0, 0.0, 0.6, 0.8, 0.0, 1.0], 3, 2)
+    }
+
+    #[test]
+    fn outlier_margin_penalises_closeness_to_present_prototypes() {
+        // Known rows z0, z1 of class 0 (prototype ∝ (1.6, 0.8)) and z2 of class 1 (0, 1); class 2
+        // is absent. Outlier (1, 0): cosine 0.894 to class 0, 0 to class 1.
+        let labels = Tensor::from_slice(&[0i64, 0, 1]);
+        let out = t2(&[1.0, 0.0], 1, 2);
+        let c0 = 1.6 / (1.6f64 * 1.6 + 0.8 * 0.8).sqrt();
+        let got = val(&outlier_margin(&out, &three(), &labels, 3, 0.5));
+        assert!((got - (c0 - 0.5).powi(2)).abs() < 1e-6, "{got}");
+        // Below the margin: no cost. An absent class's (zero) prototype is never the nearest.
+        assert_eq!(val(&outlier_margin(&t2(&[-1.0, 0.0], 1, 2), &three(), &labels, 3, 0.5)), 0.0);
+        // Unlabelled rows build no prototype; nothing labelled → 0.
+        let none = Tensor::from_slice(&[-1i64, -1, -1]);
+        assert_eq!(val(&outlier_margin(&out, &three(), &none, 3, 0.5)), 0.0);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct LossWeights {
     pub flow_app: f64,
     /// Service cross-entropy head on `z_flow`.
     pub service_ce: f64,
+    /// Outlier exposure (`--outliers`): outlier rows' prototype cosine above the margin.
+    #[serde(default)]
+    pub outlier: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +65,15 @@ pub struct TrainConfig {
     pub eval_max_train: Option<usize>,
     pub eval_max_test: Option<usize>,
     pub resume_checkpoint: Option<PathBuf>,
+    /// Processed rows of background traffic (none of their labels is used) for outlier exposure.
+    #[serde(default)]
+    pub outliers: Option<PathBuf>,
+    /// Outlier rows per step (with `outliers`).
+    #[serde(default)]
+    pub outlier_batch: usize,
+    /// The prototype cosine an outlier row may keep for free.
+    #[serde(default)]
+    pub outlier_margin: f64,
     pub split: SplitConfig,
     pub model_size: ModelSize,
     #[serde(default)]
@@ -80,6 +92,7 @@ pub struct TrainConfig {
 pub const LOSS_NAMES: [&str; 10] =
     ["total", "supcon", "app", "proto", "dis", "adv", "pair", "flow_service", "flow_pair", "flow_app"];
 const CE_NAME: &str = "service_ce";
+const OUTLIER_NAME: &str = "outlier";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -128,10 +141,18 @@ pub struct LossContext<'a> {
     pub temperature: f64,
     pub negative_margin: f64,
     pub positive_target: f64,
+    pub outlier_margin: f64,
 }
 
-/// Weighted total and each term's value (`LOSS_NAMES` order, then `service_ce`).
-pub fn compute_losses(out: &Outputs, batch: &Batch, bank: &MemoryBank, ctx: &LossContext) -> (Tensor, Vec<f64>) {
+/// Weighted total and each term's value (`LOSS_NAMES` order, then `service_ce` and `outlier`);
+/// `outliers` is the `z_flow` of the step's outlier rows.
+pub fn compute_losses(
+    out: &Outputs,
+    batch: &Batch,
+    bank: &MemoryBank,
+    ctx: &LossContext,
+    outliers: Option<&Tensor>,
+) -> (Tensor, Vec<f64>) {
     let w = ctx.weights;
     let (bz, bl) = bank.contents();
     let bank_arg = bank.is_enabled().then_some((bz, bl));
@@ -153,6 +174,11 @@ pub fn compute_losses(out: &Outputs, batch: &Batch, bank: &MemoryBank, ctx: &Los
     });
     let flow_app = on(w.flow_app, &|| loss::supcon(&out.z_flow, &batch.app, None, ctx.temperature));
     let ce = on(w.service_ce, &|| loss::cross_entropy(&out.service_logits, &batch.service));
+    let classes = out.service_logits.size().last().copied().unwrap_or(0);
+    let outlier = match outliers {
+        Some(z) => on(w.outlier, &|| loss::outlier_margin(z, &out.z_flow, &batch.service, classes, ctx.outlier_margin)),
+        None => zero(),
+    };
     let total = &supcon
         + &app * w.app
         + &proto * w.proto
@@ -162,8 +188,9 @@ pub fn compute_losses(out: &Outputs, batch: &Batch, bank: &MemoryBank, ctx: &Los
         + &flow_service * w.flow_service
         + &flow_pair * w.flow_pair
         + &flow_app * w.flow_app
-        + &ce * w.service_ce;
-    let parts = [&total, &supcon, &app, &proto, &dis, &adv, &pair, &flow_service, &flow_pair, &flow_app, &ce]
+        + &ce * w.service_ce
+        + &outlier * w.outlier;
+    let parts = [&total, &supcon, &app, &proto, &dis, &adv, &pair, &flow_service, &flow_pair, &flow_app, &ce, &outlier]
         .iter()
         .map(|t| t.double_value(&[]))
         .collect();
@@ -262,6 +289,11 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         return Err(Error::Config("the split left no training rows".into()));
     }
     let s = setup(cfg, &rows, &split.train, device)?;
+    // Outlier rows are read with the training file's column names; their labels are never used.
+    let outliers = match &cfg.outliers {
+        Some(p) => load_rows(&LoadConfig { csv: vec![p.clone()], limit: None, ..cfg.load.clone() })?,
+        None => Vec::new(),
+    };
     let parameters: i64 = s.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
 
     // Training items: every real training row, then `augment_count` seeded copies of each.
@@ -289,6 +321,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         temperature: cfg.temperature,
         negative_margin: cfg.pair_negative_margin,
         positive_target: cfg.pair_positive_target,
+        outlier_margin: cfg.outlier_margin,
     };
     let eval_train = cap(&split.train, cfg.eval_max_train, cfg.seed ^ 0x7)
         .into_iter()
@@ -323,15 +356,23 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         let mut order: Vec<usize> = (0..items.len()).collect();
         SplitMix::new(cfg.seed, &[0xE0, (s.epochs_before + epoch) as u64]).shuffle(&mut order);
         let bar = crate::progress::count_bar(steps_per_epoch as u64, "batches", cfg.quiet);
-        let mut sums = vec![0f64; LOSS_NAMES.len() + 1];
+        let mut sums = vec![0f64; LOSS_NAMES.len() + 2];
         let mut seen = 0usize;
+        let mut outlier_order: Vec<usize> = (0..outliers.len()).collect();
+        SplitMix::new(cfg.seed, &[0x0E, (s.epochs_before + epoch) as u64]).shuffle(&mut outlier_order);
+        let mut outlier_steps = outlier_order.chunks(cfg.outlier_batch.max(1)).cycle();
         for chunk in order.chunks(cfg.batch_size) {
             lr = cosine_lr(cfg.lr, step, total_steps);
             opt.set_lr(lr);
             let batch_rows: Vec<&FlowRow> = chunk.iter().map(|&i| items[i]).collect();
             let batch = Batch::build(&batch_rows, &s.cfg.features, &s.norm, &s.labels, device);
             let out = s.model.forward_t(&batch, true);
-            let (total, parts) = compute_losses(&out, &batch, &bank, &lctx);
+            // The next outlier rows (cycled), through the same model in training mode.
+            let z_out = outlier_steps.next().map(|idx| {
+                let orows: Vec<&FlowRow> = idx.iter().map(|&i| &outliers[i]).collect();
+                s.model.forward_t(&Batch::build(&orows, &s.cfg.features, &s.norm, &s.labels, device), true).z_flow
+            });
+            let (total, parts) = compute_losses(&out, &batch, &bank, &lctx, z_out.as_ref());
             if !parts[0].is_finite() {
                 return Err(Error::Model(format!("loss became {} at epoch {} step {step}", parts[0], epoch + 1)));
             }
@@ -375,6 +416,9 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         let mut losses: BTreeMap<String, f64> =
             LOSS_NAMES.iter().zip(&sums).map(|(n, v)| (n.to_string(), v / seen.max(1) as f64)).collect();
         losses.insert(CE_NAME.into(), sums[LOSS_NAMES.len()] / seen.max(1) as f64);
+        if !outliers.is_empty() {
+            losses.insert(OUTLIER_NAME.into(), sums[LOSS_NAMES.len() + 1] / seen.max(1) as f64);
+        }
         history.epochs.push(EpochRecord {
             epoch: s.epochs_before + epoch + 1,
             lr,
