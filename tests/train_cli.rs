@@ -229,6 +229,15 @@ fn outlier_exposure_is_recorded_and_deterministic() {
         &["--csv".as_ref(), SAMPLE.as_ref(), "--outliers".as_ref(), "no/such.csv".as_ref()],
     );
     assert!(err.contains("no/such.csv") && err.trim().lines().count() == 1, "{err}");
+    // A header without rows is refused too, naming the file.
+    let empty = dir.path().join("empty.csv");
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(bg)).unwrap();
+    std::fs::write(&empty, header.lines().next().unwrap().to_string() + "\n").unwrap();
+    let err = train_fails(
+        &dir.path().join("e"),
+        &["--csv".as_ref(), SAMPLE.as_ref(), "--outliers".as_ref(), empty.as_os_str()],
+    );
+    assert!(err.contains("empty.csv") && err.contains("no rows"), "{err}");
 }
 
 /// A one-epoch training run that must fail: its stderr, once checked that it wrote no checkpoint.

@@ -272,6 +272,9 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
                 .into(),
         ));
     }
+    if cfg.outliers.is_some() && cfg.outlier_batch == 0 {
+        return Err(Error::Config("--outlier-batch must be ≥ 1".into()));
+    }
     if !(0.0..1.0).contains(&cfg.ema_decay) {
         return Err(Error::Config("--ema-decay must be in [0, 1)".into()));
     }
@@ -291,7 +294,13 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     let s = setup(cfg, &rows, &split.train, device)?;
     // Outlier rows are read with the training file's column names; their labels are never used.
     let outliers = match &cfg.outliers {
-        Some(p) => load_rows(&LoadConfig { csv: vec![p.clone()], limit: None, ..cfg.load.clone() })?,
+        Some(p) => {
+            let rows = load_rows(&LoadConfig { csv: vec![p.clone()], limit: None, ..cfg.load.clone() })?;
+            if rows.is_empty() {
+                return Err(Error::input(p, "no rows: --outliers needs background rows"));
+            }
+            rows
+        }
         None => Vec::new(),
     };
     let parameters: i64 = s.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
