@@ -238,6 +238,9 @@ fn outlier_exposure_is_recorded_and_deterministic() {
         &["--csv".as_ref(), SAMPLE.as_ref(), "--outliers".as_ref(), empty.as_os_str()],
     );
     assert!(err.contains("empty.csv") && err.contains("no rows"), "{err}");
+    let zero: Vec<&std::ffi::OsStr> =
+        ["--csv", SAMPLE, "--outliers", bg, "--outlier-batch", "0"].into_iter().map(std::ffi::OsStr::new).collect();
+    assert!(train_fails(&dir.path().join("f"), &zero).contains("--outlier-batch"));
 }
 
 /// A one-epoch training run that must fail: its stderr, once checked that it wrote no checkpoint.
