@@ -135,10 +135,7 @@ impl Classifier {
         }
         let want_z = self.score == UnknownScore::Energy;
         let r = self.verdicts.of_rows(&self.engine, rows, batch, self.k, want_z)?;
-        let energy = match &r.z {
-            Some(z) => Some(self.engine.head.energy(z)?),
-            None => None,
-        };
+        let energy = r.z.as_ref().map(|z| self.engine.head.energy(z)).transpose()?;
         Ok(r.votes
             .iter()
             .zip(r.nearest)

@@ -61,8 +61,8 @@ impl DeviceVerdicts {
         } else {
             let k = k.min(self.len());
             let (score, index) = z.matmul(&self.refs_t).topk(k as i64, 1, true, true);
-            let score = host_f32(&score)?;
-            let index = host_i64(&index)?;
+            let score: Vec<f32> = to_host(&score)?;
+            let index: Vec<i64> = to_host(&index)?;
             (0..n)
                 .map(|r| {
                     let mut top: Vec<(f32, usize)> =
@@ -77,8 +77,8 @@ impl DeviceVerdicts {
             vec![(0, f32::NAN); n]
         } else {
             let (best, which) = z.matmul(&self.protos_t).max_dim(1, false);
-            let best = host_f32(&best)?;
-            let which = host_i64(&which)?;
+            let best: Vec<f32> = to_host(&best)?;
+            let which: Vec<i64> = to_host(&which)?;
             which.iter().zip(best).map(|(&w, s)| (self.proto_labels[w as usize], s)).collect()
         };
         Ok(RowVerdicts { votes, nearest, z: None })
@@ -152,12 +152,12 @@ impl Verdicts {
     }
 }
 
-fn host_f32(t: &Tensor) -> Result<Vec<f32>> {
-    Vec::<f32>::try_from(&t.to_device(Device::Cpu).contiguous().view([-1])).map_err(Error::Torch)
-}
-
-fn host_i64(t: &Tensor) -> Result<Vec<i64>> {
-    Vec::<i64>::try_from(&t.to_device(Device::Cpu).contiguous().view([-1])).map_err(Error::Torch)
+/// A tensor's values on the host, flattened in row order.
+fn to_host<T>(t: &Tensor) -> Result<Vec<T>>
+where
+    for<'a> Vec<T>: TryFrom<&'a Tensor, Error = tch::TchError>,
+{
+    Vec::<T>::try_from(&t.to_device(Device::Cpu).contiguous().view([-1])).map_err(Error::Torch)
 }
 
 #[cfg(test)]
