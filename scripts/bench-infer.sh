@@ -17,7 +17,8 @@ DEVICE="${4:-cpu}"
 build_release
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-echo "binary: $BIN  checkpoint: $CK  rows: $CSV  threads: $THREADS  device: $DEVICE  cpu: $(nproc) cores"
+echo "binary: $BIN  checkpoint: $CK  rows: $CSV  threads: $THREADS  device: $DEVICE"
+machine_line
 for ENGINE in ${ENGINES:-host tch}; do
   echo "engine: $ENGINE"
   "$BIN" evaluate --checkpoint "$CK" --csv "$CSV" --output "$OUT/eval-$ENGINE.json" --device "$DEVICE" \

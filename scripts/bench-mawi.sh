@@ -12,6 +12,7 @@ SRC=../shared/data/pcap/ndpi_ether_merged.pcap
 [ -f "$SRC" ] || { echo "bench-mawi: $SRC not found" >&2; exit 1; }
 . scripts/lib.sh
 build_release --example replay_pcap
+machine_line
 mkdir -p "$WORK"
 FULL=$WORK/replay_full.pcap
 SNAP=$WORK/replay_snap96.pcap

@@ -15,6 +15,7 @@ CESNET_MB_PER_FILE="${CESNET_MB_PER_FILE:-750}"
 FIVEG_MB="${FIVEG_MB:-600}"
 . scripts/lib.sh
 build_release
+machine_line
 
 ces="$BENCH_DIR/cesnet-${CESNET_FILES}x${CESNET_MB_PER_FILE}"
 fiveg="$BENCH_DIR/5g-${FIVEG_MB}"

@@ -11,4 +11,5 @@ STEPS="${3:-3}"
 . scripts/lib.sh
 build_release
 echo "binary: $BIN  rows: $CSV"
+machine_line
 "$BIN" bench-train --csv "$CSV" --batch-size 256 --steps "$STEPS" --threads "$THREADS" --device cpu

@@ -119,6 +119,12 @@ fn evaluate_report_and_classify() {
     let acc = m["classification"]["knn_accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&acc));
     assert_eq!(m["confusion"]["matrix"].as_array().unwrap().len(), m["confusion"]["labels"].as_array().unwrap().len());
+    // One entry per test capture, whose rows add up to the test side.
+    let per_capture = m["per_capture"].as_array().unwrap();
+    assert_eq!(per_capture.len() as u64, split["test_captures"].as_u64().unwrap());
+    let rows: u64 = per_capture.iter().map(|c| c["rows"].as_u64().unwrap()).sum();
+    assert_eq!(rows, split["eval_test_rows"].as_u64().unwrap());
+    assert!(m["throughput"]["machine"].as_str().is_some_and(|s| s.contains("CPUs")));
 
     // kpi-report: markdown with the KPI table and links to two PNGs written beside it.
     let md = dir.path().join("report").join("kpi_report.md");
@@ -129,6 +135,8 @@ fn evaluate_report_and_classify() {
         "k-NN classification accuracy",
         "## Baseline",
         "## Open set",
+        "## Test captures, lowest k-NN accuracy first",
+        "Timed on: ",
         "AUROC",
         "| service-head energy (info) |",
         "kpi_report_pca.png",

@@ -11,6 +11,7 @@ use super::scores::{accuracy, confusion, macro_f1, per_class};
 use super::similarity::intra_inter;
 use super::svm::svm_ovr;
 use crate::error::Result;
+use std::collections::BTreeMap;
 
 /// Points drawn in the PCA scatter plot at most.
 pub const PROJECTION_MAX_POINTS: usize = 4000;
@@ -23,6 +24,8 @@ pub struct Side<'a> {
     pub emb: &'a Matrix,
     pub service: &'a [u32],
     pub app: &'a [u32],
+    /// Capture name per row (empty: none); may be empty when captures are not known.
+    pub capture: &'a [&'a str],
     pub raw: Option<&'a Matrix>,
 }
 
@@ -94,6 +97,7 @@ pub fn embedding_metrics(
         _ => None,
     };
     m.app_coverage = Some(app_coverage(train.app, test, apps, &knn_pred, raw_pred.as_deref()));
+    m.per_capture = per_capture(test, services, apps, &knn_pred, raw_pred.as_deref());
 
     let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
     let unknown: Vec<f32> = background.map(|bg| protos.nearest(bg).iter().map(|p| p.1).collect()).unwrap_or_default();
@@ -154,6 +158,47 @@ fn app_coverage(train_app: &[u32], test: &Side, apps: &LabelSet, knn: &[u32], ra
     }
 }
 
+/// k-NN (embedding and raw) accuracy of each named test capture, and what its rows were called.
+fn per_capture(
+    test: &Side,
+    services: &LabelSet,
+    apps: &LabelSet,
+    knn: &[u32],
+    raw: Option<&[u32]>,
+) -> Vec<CaptureScore> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, &c) in test.capture.iter().enumerate().filter(|(_, c)| !c.is_empty()) {
+        groups.entry(c).or_default().push(i);
+    }
+    let majority = |ids: Vec<u32>, set: &LabelSet| {
+        let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+        ids.into_iter().for_each(|id| *counts.entry(id).or_default() += 1);
+        // Most rows, then the smaller id: deterministic.
+        let best = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(&id, _)| id);
+        best.and_then(|id| set.names.get(id as usize)).cloned().unwrap_or_default()
+    };
+    groups
+        .into_iter()
+        .map(|(capture, idx)| {
+            let pick = |v: &[u32]| idx.iter().map(|&i| v[i]).collect::<Vec<u32>>();
+            let (truth, called) = (pick(test.service), pick(knn));
+            let mut predicted = BTreeMap::new();
+            for &p in &called {
+                *predicted.entry(services.names[p as usize].clone()).or_default() += 1;
+            }
+            CaptureScore {
+                capture: capture.to_string(),
+                app: majority(pick(test.app), apps),
+                rows: idx.len(),
+                knn_accuracy: accuracy(&called, &truth),
+                raw_knn_accuracy: raw.and_then(|r| accuracy(&pick(r), &truth)),
+                predicted,
+                service: majority(truth, services),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,8 +240,8 @@ mod tests {
         let services = LabelSet::from_names(["a", "b"]);
         let apps = LabelSet::from_names(["a1", "a2", "b1", "b2"]);
         let m = embedding_metrics(
-            &Side { emb: &tr, service: &trs, app: &tra, raw: Some(&raw_tr) },
-            &Side { emb: &te, service: &tes, app: &tea, raw: Some(&raw_te) },
+            &Side { emb: &tr, service: &trs, app: &tra, capture: &[], raw: Some(&raw_tr) },
+            &Side { emb: &te, service: &tes, app: &tea, capture: &[], raw: Some(&raw_te) },
             &services,
             &apps,
             Some(&bg),
@@ -225,7 +270,7 @@ mod tests {
         // Training saw apps 0 and 1; the test has two rows of app 0 and two of app 2 (never seen).
         let emb = Matrix::from_rows(&[vec![1.0], vec![1.0], vec![1.0], vec![1.0]]).unwrap();
         let service = [0, 0, 1, 1];
-        let test = Side { emb: &emb, service: &service, app: &[0, 0, 2, 2], raw: None };
+        let test = Side { emb: &emb, service: &service, app: &[0, 0, 2, 2], capture: &[], raw: None };
         let apps = LabelSet::from_names(["a0", "a1", "a2"]);
         // k-NN gets one seen row right and both unseen ones right; raw gets the unseen ones wrong.
         let cov = app_coverage(&[0, 1, 1], &test, &apps, &[0, 1, 1, 1], Some(&[0, 0, 0, 0]));
@@ -234,5 +279,33 @@ mod tests {
         assert_eq!((cov.knn_accuracy_seen, cov.knn_accuracy_unseen), (Some(0.5), Some(1.0)));
         assert_eq!((cov.raw_knn_accuracy_seen, cov.raw_knn_accuracy_unseen), (Some(1.0), Some(0.0)));
         assert_eq!(app_coverage(&[0, 1, 2], &test, &apps, &[0, 0, 1, 1], None).raw_knn_accuracy_seen, None);
+    }
+
+    #[test]
+    fn per_capture_groups_named_test_rows() {
+        // Captures "y" (three rows of service 1, app 2) and "x" (one row of service 0); the last row
+        // has no capture and is left out.
+        let emb = Matrix::from_rows(&vec![vec![1.0]; 5]).unwrap();
+        let test = Side {
+            emb: &emb,
+            service: &[1, 0, 1, 1, 0],
+            app: &[2, 0, 2, 1, 0],
+            capture: &["y", "x", "y", "y", ""],
+            raw: None,
+        };
+        let services = LabelSet::from_names(["s0", "s1"]);
+        let apps = LabelSet::from_names(["a0", "a1", "a2"]);
+        // k-NN calls two of y's rows s0, one s1; x's row right.
+        let pc = per_capture(&test, &services, &apps, &[0, 0, 1, 0, 1], Some(&[1, 1, 1, 1, 1]));
+        assert_eq!(pc.len(), 2);
+        let (x, y) = (&pc[0], &pc[1]);
+        assert_eq!((x.capture.as_str(), x.service.as_str(), x.app.as_str(), x.rows), ("x", "s0", "a0", 1));
+        assert_eq!((x.knn_accuracy, x.raw_knn_accuracy), (Some(1.0), Some(0.0)));
+        assert_eq!((y.capture.as_str(), y.service.as_str(), y.app.as_str(), y.rows), ("y", "s1", "a2", 3));
+        assert_eq!((y.knn_accuracy, y.raw_knn_accuracy), (Some(1.0 / 3.0), Some(1.0)));
+        assert_eq!(y.predicted, BTreeMap::from([("s0".to_string(), 2), ("s1".to_string(), 1)]));
+        // Without capture names there is nothing to group.
+        let none = Side { capture: &[], ..test };
+        assert!(per_capture(&none, &services, &apps, &[0; 5], None).is_empty());
     }
 }

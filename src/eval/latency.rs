@@ -13,6 +13,19 @@ pub struct LatencySummary {
     pub runs: usize,
 }
 
+/// The CPU timings ran on, e.g. "Intel(R) Xeon(R) Processor, 2 CPUs": one build reads 16k flows/s
+/// on one 2-core VM and 31k on another, so a figure means little without it.
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|info| {
+        info.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    });
+    format!("{}, {cpus} CPUs", model.unwrap_or_else(|| std::env::consts::ARCH.to_string()))
+}
+
 /// Linear-interpolation percentile of sorted values, `q` in [0, 100].
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -42,6 +55,14 @@ pub fn summarize(times_ms: &[f64]) -> Option<LatencySummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_names_the_cpu_and_its_count() {
+        let m = machine();
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert!(m.ends_with(&format!(", {cpus} CPUs")), "{m}");
+        assert!(m.len() > ", 1 CPUs".len(), "{m}");
+    }
 
     #[test]
     fn percentiles_like_numpy() {

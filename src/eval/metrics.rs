@@ -6,6 +6,7 @@ use super::scores::ClassScore;
 use super::similarity::IntraInter;
 use super::svm::SvmKernel;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -28,6 +29,8 @@ pub struct Metrics {
     pub baseline: Option<Baseline>,
     /// k-NN accuracy on test rows whose app has / has no training rows.
     pub app_coverage: Option<AppCoverage>,
+    /// k-NN accuracy per test capture (rows without a capture name are left out).
+    pub per_capture: Vec<CaptureScore>,
     pub open_set: Option<OpenSet>,
     /// k-NN per-class precision/recall on the test rows.
     pub per_class: Vec<ClassScore>,
@@ -77,6 +80,9 @@ pub struct Throughput {
     pub scope: String,
     #[serde(default)]
     pub model_only_flows_per_s: Option<f64>,
+    /// The CPU the figures were timed on (`latency::machine`).
+    #[serde(default)]
+    pub machine: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -108,6 +114,22 @@ pub struct AppCoverage {
     pub knn_accuracy_unseen: Option<f64>,
     pub raw_knn_accuracy_seen: Option<f64>,
     pub raw_knn_accuracy_unseen: Option<f64>,
+}
+
+/// One test capture: on a capture split a handful of captures hold most of the errors, and this
+/// names them and what their rows were called.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CaptureScore {
+    pub capture: String,
+    /// The service (and app) most of the capture's rows carry.
+    pub service: String,
+    pub app: String,
+    pub rows: usize,
+    pub knn_accuracy: Option<f64>,
+    pub raw_knn_accuracy: Option<f64>,
+    /// k-NN verdicts of its rows, by service.
+    pub predicted: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

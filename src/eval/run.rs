@@ -232,10 +232,11 @@ pub fn evaluate_split(
         (ids(&train_idx, |r| r.service.as_str(), &services), ids(&test_idx, |r| r.service.as_str(), &services));
     let (train_app, test_app) = (ids(&train_idx, |r| r.app.as_str(), &apps), ids(&test_idx, |r| r.app.as_str(), &apps));
     let (train_raw, test_raw) = (raw_matrix(train_rows.iter().copied()), raw_matrix(test_rows.iter().copied()));
+    let test_capture: Vec<&str> = test_rows.iter().map(|r| r.capture.as_str()).collect();
     let opt = EvalOptions { k: cfg.k, svm_rbf_max_rows: cfg.svm_rbf_max_rows, seed: cfg.seed };
     let mut m = embedding_metrics(
-        &Side { emb: &train_emb, service: &train_svc, app: &train_app, raw: Some(&train_raw) },
-        &Side { emb: &test_emb, service: &test_svc, app: &test_app, raw: Some(&test_raw) },
+        &Side { emb: &train_emb, service: &train_svc, app: &train_app, capture: &[], raw: Some(&train_raw) },
+        &Side { emb: &test_emb, service: &test_svc, app: &test_app, capture: &test_capture, raw: Some(&test_raw) },
         &services,
         &apps,
         bg_emb.as_ref(),
@@ -337,6 +338,7 @@ fn time_inference(
         batch_size: bs,
         scope: "end_to_end".into(),
         model_only_flows_per_s: Some(model_rate),
+        machine: Some(super::latency::machine()),
     });
     Ok(())
 }

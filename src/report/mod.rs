@@ -5,6 +5,7 @@ pub mod plots;
 use crate::error::{Error, Result};
 use crate::eval::classify::UnknownScore;
 use crate::eval::latency::LatencySummary;
+use crate::eval::metrics::CaptureScore;
 use crate::eval::Metrics;
 use crate::output::write_atomic;
 use std::fmt::Write as _;
@@ -27,6 +28,38 @@ fn num(v: Option<f64>) -> String {
 
 fn pct(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite()).map_or("missing".into(), |x| format!("{:.2}%", x * 100.0))
+}
+
+/// Test captures listed in the report at most (lowest k-NN accuracy first); `metrics.json` has all.
+const REPORT_CAPTURES: usize = 20;
+
+/// The test captures, worst first: where a split's errors come from.
+fn capture_table(s: &mut String, captures: &[CaptureScore]) {
+    let mut order: Vec<&CaptureScore> = captures.iter().collect();
+    let acc = |c: &CaptureScore| c.knn_accuracy.unwrap_or(f64::INFINITY);
+    order.sort_by(|a, b| acc(a).total_cmp(&acc(b)).then(b.rows.cmp(&a.rows)).then(a.capture.cmp(&b.capture)));
+    let _ = writeln!(s, "\n## Test captures, lowest k-NN accuracy first\n");
+    s.push_str("| Capture | Service | App | Rows | k-NN | raw k-NN | k-NN verdicts |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    for c in order.iter().take(REPORT_CAPTURES) {
+        let mut called: Vec<(&String, &usize)> = c.predicted.iter().collect();
+        called.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let called: Vec<String> = called.iter().map(|(name, n)| format!("{name} {n}")).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            c.capture,
+            c.service,
+            c.app,
+            c.rows,
+            pct(c.knn_accuracy),
+            pct(c.raw_knn_accuracy),
+            called.join(", ")
+        );
+    }
+    if order.len() > REPORT_CAPTURES {
+        let _ =
+            writeln!(s, "\n{} more test captures in `metrics.json` (`per_capture`).", order.len() - REPORT_CAPTURES);
+    }
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -215,6 +248,10 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
         let _ = writeln!(s, "\nApps without training rows: {}.", cov.unseen_apps.join(", "));
     }
 
+    if m.per_capture.len() > 1 {
+        capture_table(&mut s, &m.per_capture);
+    }
+
     if let Some(o) = &m.open_set {
         let _ = writeln!(s, "\n## Open set (known services vs background)\n");
         let _ = writeln!(
@@ -254,6 +291,9 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
             );
             if let Some(mo) = t.model_only_flows_per_s {
                 let _ = writeln!(s, "Model only: {mo:.0} flows/s.");
+            }
+            if let Some(mc) = &t.machine {
+                let _ = writeln!(s, "Timed on: {mc}.");
             }
         }
     }
@@ -316,6 +356,28 @@ mod tests {
         let md = render_markdown(&m, "m.json", None);
         assert!(md.contains("| Embedding intra cosine | > 0.70 | 0.8000 | PASS |"), "{md}");
         assert!(md.contains("| k-NN classification accuracy (k = 5) | >= 90% | 90.00% | PASS |"));
+    }
+
+    #[test]
+    fn capture_table_lists_worst_captures_first() {
+        let cap = |name: &str, rows: usize, acc: f64| CaptureScore {
+            capture: name.into(),
+            service: "browsing".into(),
+            app: "vlc_web".into(),
+            rows,
+            knn_accuracy: Some(acc),
+            raw_knn_accuracy: None,
+            predicted: [("browsing".to_string(), 2), ("streaming".to_string(), 3)].into(),
+        };
+        // 21 captures: the table keeps the 20 worst and says one more is in the JSON.
+        let mut per_capture: Vec<CaptureScore> = (0..19).map(|i| cap(&format!("c{i:02}"), 10, 0.9)).collect();
+        per_capture.extend([cap("worst", 5, 0.4), cap("best", 5, 1.0)]);
+        let md = render_markdown(&Metrics { per_capture, ..Default::default() }, "m.json", None);
+        let table = md.split("## Test captures").nth(1).unwrap().split("\n## ").next().unwrap();
+        let lines: Vec<&str> = table.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| ---")).collect();
+        assert_eq!(lines[1], "| worst | browsing | vlc_web | 5 | 40.00% | missing | streaming 3, browsing 2 |");
+        assert_eq!(lines.len(), 21, "header + 20 captures");
+        assert!(!table.contains("| best |") && table.contains("1 more test captures"), "{table}");
     }
 
     #[test]
