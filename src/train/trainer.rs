@@ -88,11 +88,23 @@ pub struct TrainConfig {
     pub quiet: bool,
 }
 
-/// Loss term names, in the order of `LossParts`.
-pub const LOSS_NAMES: [&str; 10] =
-    ["total", "supcon", "app", "proto", "dis", "adv", "pair", "flow_service", "flow_pair", "flow_app"];
-const CE_NAME: &str = "service_ce";
-const OUTLIER_NAME: &str = "outlier";
+/// Loss term names, in the order `compute_losses` returns their values (the history's keys).
+pub const LOSS_NAMES: [&str; 12] = [
+    "total",
+    "supcon",
+    "app",
+    "proto",
+    "dis",
+    "adv",
+    "pair",
+    "flow_service",
+    "flow_pair",
+    "flow_app",
+    "service_ce",
+    "outlier",
+];
+/// The term the history records only when training had outlier rows.
+const OUTLIER_TERM: usize = 11;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -144,15 +156,15 @@ pub struct LossContext<'a> {
     pub outlier_margin: f64,
 }
 
-/// Weighted total and each term's value (`LOSS_NAMES` order, then `service_ce` and `outlier`);
-/// `outliers` is the `z_flow` of the step's outlier rows.
+/// Weighted total and each term's value, in `LOSS_NAMES` order; `outliers` is the `z_flow` of
+/// the step's outlier rows.
 pub fn compute_losses(
     out: &Outputs,
     batch: &Batch,
     bank: &MemoryBank,
     ctx: &LossContext,
     outliers: Option<&Tensor>,
-) -> (Tensor, Vec<f64>) {
+) -> (Tensor, [f64; LOSS_NAMES.len()]) {
     let w = ctx.weights;
     let (bz, bl) = bank.contents();
     let bank_arg = bank.is_enabled().then_some((bz, bl));
@@ -191,9 +203,7 @@ pub fn compute_losses(
         + &ce * w.service_ce
         + &outlier * w.outlier;
     let parts = [&total, &supcon, &app, &proto, &dis, &adv, &pair, &flow_service, &flow_pair, &flow_app, &ce, &outlier]
-        .iter()
-        .map(|t| t.double_value(&[]))
-        .collect();
+        .map(|t| t.double_value(&[]));
     (total, parts)
 }
 
@@ -365,7 +375,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         let mut order: Vec<usize> = (0..items.len()).collect();
         SplitMix::new(cfg.seed, &[0xE0, (s.epochs_before + epoch) as u64]).shuffle(&mut order);
         let bar = crate::progress::count_bar(steps_per_epoch as u64, "batches", cfg.quiet);
-        let mut sums = vec![0f64; LOSS_NAMES.len() + 2];
+        let mut sums = [0f64; LOSS_NAMES.len()];
         let mut seen = 0usize;
         let mut outlier_order: Vec<usize> = (0..outliers.len()).collect();
         SplitMix::new(cfg.seed, &[0x0E, (s.epochs_before + epoch) as u64]).shuffle(&mut outlier_order);
@@ -422,12 +432,13 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         // The averaged weights are what is checked, saved and referenced; training goes on from the live ones.
         let live = ema.as_ref().map(Ema::swap_in);
         let knn_accuracy = quick_knn(&s, &rows, &eval_train, &eval_test, device)?;
-        let mut losses: BTreeMap<String, f64> =
-            LOSS_NAMES.iter().zip(&sums).map(|(n, v)| (n.to_string(), v / seen.max(1) as f64)).collect();
-        losses.insert(CE_NAME.into(), sums[LOSS_NAMES.len()] / seen.max(1) as f64);
-        if !outliers.is_empty() {
-            losses.insert(OUTLIER_NAME.into(), sums[LOSS_NAMES.len() + 1] / seen.max(1) as f64);
-        }
+        let losses: BTreeMap<String, f64> = LOSS_NAMES
+            .iter()
+            .zip(&sums)
+            .enumerate()
+            .filter(|&(i, _)| i != OUTLIER_TERM || !outliers.is_empty())
+            .map(|(_, (n, v))| (n.to_string(), v / seen.max(1) as f64))
+            .collect();
         history.epochs.push(EpochRecord {
             epoch: s.epochs_before + epoch + 1,
             lr,
