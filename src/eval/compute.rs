@@ -158,7 +158,12 @@ fn app_coverage(train_app: &[u32], test: &Side, apps: &LabelSet, knn: &[u32], ra
     }
 }
 
-/// k-NN (embedding and raw) accuracy of each named test capture, and what its rows were called.
+/// Test captures `per_capture` lists at most: a file whose capture column names each row
+/// alone would otherwise give one entry per row.
+pub const PER_CAPTURE_MAX: usize = 1000;
+
+/// k-NN (embedding and raw) accuracy of each named test capture, and what its rows were called;
+/// empty beyond `PER_CAPTURE_MAX` captures.
 fn per_capture(
     test: &Side,
     services: &LabelSet,
@@ -169,6 +174,9 @@ fn per_capture(
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, &c) in test.capture.iter().enumerate().filter(|(_, c)| !c.is_empty()) {
         groups.entry(c).or_default().push(i);
+    }
+    if groups.len() > PER_CAPTURE_MAX {
+        return Vec::new();
     }
     let majority = |ids: Vec<u32>, set: &LabelSet| {
         let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
@@ -307,5 +315,13 @@ mod tests {
         // Without capture names there is nothing to group.
         let none = Side { capture: &[], ..test };
         assert!(per_capture(&none, &services, &apps, &[0; 5], None).is_empty());
+        // A capture per row beyond the cap: left out rather than one entry per row.
+        let n = PER_CAPTURE_MAX + 1;
+        let names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        let capture: Vec<&str> = names.iter().map(String::as_str).collect();
+        let zeros = vec![0u32; n];
+        let emb = Matrix::from_rows(&vec![vec![1.0]; n]).unwrap();
+        let many = Side { emb: &emb, service: &zeros, app: &zeros, capture: &capture, raw: None };
+        assert!(per_capture(&many, &services, &apps, &zeros, None).is_empty());
     }
 }
