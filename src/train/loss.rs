@@ -20,7 +20,7 @@ pub fn outlier_margin(outliers: &Tensor, known: &Tensor, labels: &Tensor, classe
     let onehot = labels.clamp_min(0).one_hot(classes).to_kind(Kind::Float) * valid.unsqueeze(1).to_kind(Kind::Float);
     let sums = onehot.tr().matmul(&known.detach());
     let present = onehot.sum_dim_intlist(0, false, Kind::Float).gt(0.0);
-    let protos = &sums / sums.norm_scalaropt_dim(2, [1], true).clamp_min(1e-12);
+    let protos = crate::model::pooling::l2_normalize(&sums);
     let sim = outliers.matmul(&protos.tr()).masked_fill(&present.logical_not().unsqueeze(0), f64::NEG_INFINITY);
     let top = sim.amax([1], false);
     (top - margin).relu().square().mean(Kind::Float)

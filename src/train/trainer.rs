@@ -103,8 +103,6 @@ pub const LOSS_NAMES: [&str; 12] = [
     "service_ce",
     "outlier",
 ];
-/// The term the history records only when training had outlier rows.
-const OUTLIER_TERM: usize = 11;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -435,9 +433,9 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         let losses: BTreeMap<String, f64> = LOSS_NAMES
             .iter()
             .zip(&sums)
-            .enumerate()
-            .filter(|&(i, _)| i != OUTLIER_TERM || !outliers.is_empty())
-            .map(|(_, (n, v))| (n.to_string(), v / seen.max(1) as f64))
+            // The outlier term is recorded only when training had outlier rows.
+            .filter(|(n, _)| **n != "outlier" || !outliers.is_empty())
+            .map(|(n, v)| (n.to_string(), v / seen.max(1) as f64))
             .collect();
         history.epochs.push(EpochRecord {
             epoch: s.epochs_before + epoch + 1,
