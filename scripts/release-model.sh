@@ -7,6 +7,7 @@
 # metrics.json, kpi_report.md and plots. Both train with outlier exposure on half of the nDPI
 # captures' `unknown` windows (outputs/outliers/, by capture: scripts/outlier-set.py); the other
 # half is a second background they never saw (metrics_ndpi_heldout.json).
+# EVAL_ONLY=1 keeps the trained models and regenerates only their metrics and reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${SHARED:-../shared/data}"
@@ -38,7 +39,7 @@ python3 scripts/outlier-set.py "$OUTLIERS/ndpi_windows.csv" "$OUTLIERS/ndpi_unkn
 # splits and the random split against 0.87-0.95, k-NN within ±1.3 points (docs/training.md).
 for split in capture random; do
     dir="$OUT/$split"
-    "$BIN" train --csv "$DATA" --split "$split" --epochs 60 --lr 1e-3 --lambda-flow-service 1.0 \
+    [ "${EVAL_ONLY:-0}" = 1 ] || "$BIN" train --csv "$DATA" --split "$split" --epochs 60 --lr 1e-3 --lambda-flow-service 1.0 \
         --lambda-flow-pair 1.0 --outliers "$OUTLIERS/ndpi_unknown_train.csv" \
         --seed 42 --output-dir "$dir" --quiet
     "$BIN" evaluate --checkpoint "$dir" --csv "$DATA" --background "$BACKGROUND" --output "$dir/metrics.json" --quiet

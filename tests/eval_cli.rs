@@ -124,6 +124,14 @@ fn evaluate_report_and_classify() {
     assert_eq!(per_capture.len() as u64, split["test_captures"].as_u64().unwrap());
     let rows: u64 = per_capture.iter().map(|c| c["rows"].as_u64().unwrap()).sum();
     assert_eq!(rows, split["eval_test_rows"].as_u64().unwrap());
+    // Leave-one-app-out per held-out app: one entry per evaluated app, its rows those predicted.
+    let loao = &m["leave_one_app_out"];
+    let per_app = loao["per_app"].as_array().unwrap();
+    assert_eq!(per_app.len() as u64, loao["apps_evaluated"].as_u64().unwrap());
+    let predicted: u64 = per_app.iter().map(|a| a["rows"].as_u64().unwrap()).sum();
+    let skipped = loao["leave_one_app_skipped"].as_f64().unwrap() as u64;
+    assert_eq!(predicted + skipped, split["eval_test_rows"].as_u64().unwrap());
+    assert!(loao["answerable_rows"].as_u64().unwrap() <= predicted);
     assert!(m["throughput"]["machine"].as_str().is_some_and(|s| s.contains("CPUs")));
 
     // kpi-report: markdown with the KPI table and links to two PNGs written beside it.
@@ -136,6 +144,7 @@ fn evaluate_report_and_classify() {
         "## Baseline",
         "## Open set",
         "## Test captures, lowest k-NN accuracy first",
+        "## Leave-one-app-out by app, lowest accuracy first",
         "Timed on: ",
         "AUROC",
         "| service-head energy (info) |",

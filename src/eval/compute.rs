@@ -5,13 +5,13 @@ use super::knn::KnnIndex;
 use super::matrix::{LabelSet, Matrix};
 use super::metrics::*;
 use super::pca::pca_2d;
-use super::prototype::{auroc, keep_threshold, leave_one_app_out, Prototypes};
+use super::prototype::{auroc, keep_threshold, leave_one_app_out, LeaveOneApp, Prototypes};
 use super::sampling::stratified_cap;
 use super::scores::{accuracy, confusion, macro_f1, per_class};
 use super::similarity::intra_inter;
 use super::svm::svm_ovr;
 use crate::error::Result;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Points drawn in the PCA scatter plot at most.
 pub const PROJECTION_MAX_POINTS: usize = 4000;
@@ -75,12 +75,7 @@ pub fn embedding_metrics(
     };
 
     let loao = leave_one_app_out(train.emb, train.service, train.app, test.emb, test.service, test.app, ns);
-    m.leave_one_app_out = LeaveOneAppOut {
-        leave_one_app_accuracy: accuracy(&loao.predicted, &loao.truth),
-        leave_one_app_macro_f1: macro_f1(&loao.predicted, &loao.truth, ns),
-        leave_one_app_skipped: Some(loao.skipped as f64),
-        apps_evaluated: Some(loao.apps_evaluated),
-    };
+    m.leave_one_app_out = loao_metrics(&loao, train, services, apps);
 
     let raw_pred = match (train.raw, test.raw) {
         (Some(tr), Some(te)) => {
@@ -178,33 +173,83 @@ fn per_capture(
     if groups.len() > PER_CAPTURE_MAX {
         return Vec::new();
     }
-    let majority = |ids: Vec<u32>, set: &LabelSet| {
-        let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
-        ids.into_iter().for_each(|id| *counts.entry(id).or_default() += 1);
-        // Most rows, then the smaller id: deterministic.
-        let best = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(&id, _)| id);
-        best.and_then(|id| set.names.get(id as usize)).cloned().unwrap_or_default()
-    };
     groups
         .into_iter()
         .map(|(capture, idx)| {
             let pick = |v: &[u32]| idx.iter().map(|&i| v[i]).collect::<Vec<u32>>();
             let (truth, called) = (pick(test.service), pick(knn));
-            let mut predicted = BTreeMap::new();
-            for &p in &called {
-                *predicted.entry(services.names[p as usize].clone()).or_default() += 1;
-            }
             CaptureScore {
                 capture: capture.to_string(),
-                app: majority(pick(test.app), apps),
+                app: majority(&pick(test.app), apps),
                 rows: idx.len(),
                 knn_accuracy: accuracy(&called, &truth),
                 raw_knn_accuracy: raw.and_then(|r| accuracy(&pick(r), &truth)),
-                predicted,
-                service: majority(truth, services),
+                predicted: verdict_counts(&called, services),
+                service: majority(&truth, services),
             }
         })
         .collect()
+}
+
+/// The most frequent id (ties: the smaller id, so it is deterministic).
+fn majority_id(ids: &[u32]) -> Option<u32> {
+    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+    ids.iter().for_each(|&id| *counts.entry(id).or_default() += 1);
+    counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(&id, _)| id)
+}
+
+/// The name of the most frequent id; empty without ids.
+fn majority(ids: &[u32], set: &LabelSet) -> String {
+    majority_id(ids).and_then(|id| set.names.get(id as usize)).cloned().unwrap_or_default()
+}
+
+/// Verdicts counted by service name.
+fn verdict_counts(called: &[u32], services: &LabelSet) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for &p in called {
+        *out.entry(services.names.get(p as usize).cloned().unwrap_or_default()).or_default() += 1;
+    }
+    out
+}
+
+/// Leave-one-app-out's scores, overall (FlowCon-X's figure), on the rows that can be right (their
+/// service has another app with training rows), and per held-out app.
+fn loao_metrics(loao: &LeaveOneApp, train: &Side, services: &LabelSet, apps: &LabelSet) -> LeaveOneAppOut {
+    let mut service_apps: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    for (&s, &a) in train.service.iter().zip(train.app) {
+        service_apps.entry(s).or_default().insert(a);
+    }
+    let others =
+        |service: u32, app: u32| service_apps.get(&service).map_or(0, |set| set.iter().filter(|&&a| a != app).count());
+    let pick = |v: &[u32], idx: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<u32>>();
+    let answerable: Vec<usize> = (0..loao.app.len()).filter(|&i| others(loao.truth[i], loao.app[i]) > 0).collect();
+    let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, &a) in loao.app.iter().enumerate() {
+        groups.entry(a).or_default().push(i);
+    }
+    let per_app = groups
+        .into_iter()
+        .map(|(app, idx)| {
+            let (truth, called) = (pick(&loao.truth, &idx), pick(&loao.predicted, &idx));
+            AppScore {
+                app: apps.names.get(app as usize).cloned().unwrap_or_default(),
+                service: majority(&truth, services),
+                rows: idx.len(),
+                accuracy: accuracy(&called, &truth),
+                other_apps_of_service: majority_id(&truth).map_or(0, |s| others(s, app)),
+                predicted: verdict_counts(&called, services),
+            }
+        })
+        .collect();
+    LeaveOneAppOut {
+        leave_one_app_accuracy: accuracy(&loao.predicted, &loao.truth),
+        leave_one_app_macro_f1: macro_f1(&loao.predicted, &loao.truth, services.len()),
+        leave_one_app_skipped: Some(loao.skipped as f64),
+        apps_evaluated: Some(loao.apps_evaluated),
+        answerable_rows: Some(answerable.len()),
+        answerable_accuracy: accuracy(&pick(&loao.predicted, &answerable), &pick(&loao.truth, &answerable)),
+        per_app,
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +308,11 @@ mod tests {
         assert_eq!(m.prototype_generalization.prototype_accuracy, Some(1.0));
         assert_eq!(m.leave_one_app_out.leave_one_app_accuracy, Some(1.0));
         assert_eq!(m.leave_one_app_out.apps_evaluated, Some(4));
+        let per_app = &m.leave_one_app_out.per_app;
+        assert_eq!(
+            per_app.iter().map(|a| (a.rows, a.accuracy, a.other_apps_of_service)).collect::<Vec<_>>(),
+            vec![(2, Some(1.0), 1); 4]
+        );
         assert_eq!(m.baseline.as_ref().unwrap().raw_knn_accuracy, Some(1.0));
         let os = m.open_set.as_ref().unwrap();
         assert_eq!(os.prototype.auroc, Some(1.0));
@@ -287,6 +337,35 @@ mod tests {
         assert_eq!((cov.knn_accuracy_seen, cov.knn_accuracy_unseen), (Some(0.5), Some(1.0)));
         assert_eq!((cov.raw_knn_accuracy_seen, cov.raw_knn_accuracy_unseen), (Some(1.0), Some(0.0)));
         assert_eq!(app_coverage(&[0, 1, 2], &test, &apps, &[0, 0, 1, 1], None).raw_knn_accuracy_seen, None);
+    }
+
+    #[test]
+    fn loao_metrics_split_by_app_and_answerable_rows() {
+        // Training: service 0 has apps 0 and 1, service 1 only app 2. Held out: app 0 (two rows,
+        // one called right) and app 2 (one row, called service 0: no other app of its service).
+        let loao = LeaveOneApp {
+            predicted: vec![0, 1, 0],
+            truth: vec![0, 0, 1],
+            app: vec![0, 0, 2],
+            skipped: 0,
+            apps_evaluated: 2,
+        };
+        let emb = Matrix::from_rows(&vec![vec![1.0]; 4]).unwrap();
+        let train = Side { emb: &emb, service: &[0, 0, 1, 1], app: &[0, 1, 2, 2], capture: &[], raw: None };
+        let services = LabelSet::from_names(["s0", "s1"]);
+        let apps = LabelSet::from_names(["a0", "a1", "a2"]);
+        let out = loao_metrics(&loao, &train, &services, &apps);
+        assert_eq!(out.leave_one_app_accuracy, Some(1.0 / 3.0));
+        // Only app 0's two rows can be right: its service keeps app 1.
+        assert_eq!((out.answerable_rows, out.answerable_accuracy), (Some(2), Some(0.5)));
+        let per = &out.per_app;
+        assert_eq!(per.len(), 2);
+        let (a0, a2) = (&per[0], &per[1]);
+        assert_eq!((a0.app.as_str(), a0.service.as_str(), a0.rows, a0.accuracy), ("a0", "s0", 2, Some(0.5)));
+        assert_eq!(a0.other_apps_of_service, 1);
+        assert_eq!(a0.predicted, BTreeMap::from([("s0".to_string(), 1), ("s1".to_string(), 1)]));
+        assert_eq!((a2.app.as_str(), a2.service.as_str(), a2.rows, a2.accuracy), ("a2", "s1", 1, Some(0.0)));
+        assert_eq!(a2.other_apps_of_service, 0);
     }
 
     #[test]

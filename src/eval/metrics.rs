@@ -70,6 +70,27 @@ pub struct LeaveOneAppOut {
     /// Test rows not predicted (no prototype left without their app).
     pub leave_one_app_skipped: Option<f64>,
     pub apps_evaluated: Option<usize>,
+    /// Test rows whose service keeps another app with training rows when their app is held out
+    /// (the others cannot be right: no prototype of their service is left), and the accuracy on them.
+    pub answerable_rows: Option<usize>,
+    pub answerable_accuracy: Option<f64>,
+    /// Each held-out app: which apps' prototypes fail to stand in for it.
+    pub per_app: Vec<AppScore>,
+}
+
+/// One app of leave-one-app-out: its test rows called from the prototypes of the other apps.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppScore {
+    pub app: String,
+    /// The service most of its test rows carry.
+    pub service: String,
+    pub rows: usize,
+    pub accuracy: Option<f64>,
+    /// Other apps of that service with training rows: what its prototype was built from.
+    pub other_apps_of_service: usize,
+    /// Verdicts of its rows, by service.
+    pub predicted: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -57,6 +57,8 @@ impl Prototypes {
 pub struct LeaveOneApp {
     pub predicted: Vec<u32>,
     pub truth: Vec<u32>,
+    /// The held-out app of each predicted row.
+    pub app: Vec<u32>,
     /// Test rows of apps for which no prototype could be built.
     pub skipped: usize,
     pub apps_evaluated: usize,
@@ -89,6 +91,7 @@ pub fn leave_one_app_out(
         for (r, (label, _)) in rows.iter().zip(protos.nearest(&test.select(&rows))) {
             out.predicted.push(label);
             out.truth.push(test_service[*r]);
+            out.app.push(app);
         }
     }
     out
@@ -168,6 +171,7 @@ mod tests {
         // app 3: protos svc0 (x), svc1 = app 2 (y) → its x-ish row is called svc 0: wrong.
         assert_eq!(r.predicted, vec![0, 1, 0]);
         assert_eq!(r.truth, vec![0, 1, 1]);
+        assert_eq!(r.app, vec![0, 2, 3]);
         // A service with a single app loses its prototype when that app is held out.
         let r = leave_one_app_out(&train, &[0, 0, 1, 1], &[0, 0, 1, 1], &test, &[0, 1, 1], &[0, 1, 1], 2);
         assert_eq!(r.predicted, vec![1, 0, 0]);

@@ -5,9 +5,10 @@ pub mod plots;
 use crate::error::{Error, Result};
 use crate::eval::classify::UnknownScore;
 use crate::eval::latency::LatencySummary;
-use crate::eval::metrics::CaptureScore;
+use crate::eval::metrics::{AppScore, CaptureScore};
 use crate::eval::Metrics;
 use crate::output::write_atomic;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -30,36 +31,98 @@ fn pct(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite()).map_or("missing".into(), |x| format!("{:.2}%", x * 100.0))
 }
 
-/// Test captures listed in the report at most (lowest k-NN accuracy first); `metrics.json` has all.
-const REPORT_CAPTURES: usize = 20;
+/// Rows of the per-capture and per-app tables at most (lowest accuracy first); `metrics.json`
+/// has all.
+const REPORT_ROWS: usize = 20;
+
+/// Verdicts by service, most first: `streaming 3, browsing 2`.
+fn verdicts(predicted: &BTreeMap<String, usize>) -> String {
+    let mut called: Vec<(&String, &usize)> = predicted.iter().collect();
+    called.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    called.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A section listing items worst first — lowest accuracy (missing last), then more rows, then
+/// by name — with at most `REPORT_ROWS` table rows; `key` gives (accuracy, rows, name).
+struct Ranked<'a> {
+    title: &'a str,
+    intro: &'a str,
+    header: &'a [&'a str],
+    /// What the rows left out are, in `metrics.json`.
+    rest: &'a str,
+}
+
+fn ranked_table<T>(
+    s: &mut String,
+    r: &Ranked,
+    items: &[T],
+    key: impl Fn(&T) -> (Option<f64>, usize, &str),
+    cells: impl Fn(&T) -> Vec<String>,
+) {
+    let mut order: Vec<&T> = items.iter().collect();
+    order.sort_by(|a, b| {
+        let ((x, xr, xn), (y, yr, yn)) = (key(a), key(b));
+        x.unwrap_or(f64::INFINITY).total_cmp(&y.unwrap_or(f64::INFINITY)).then(yr.cmp(&xr)).then(xn.cmp(yn))
+    });
+    let _ = writeln!(s, "\n## {}\n", r.title);
+    if !r.intro.is_empty() {
+        let _ = writeln!(s, "{}\n", r.intro);
+    }
+    let _ = writeln!(s, "| {} |\n|{}", r.header.join(" | "), " --- |".repeat(r.header.len()));
+    for item in order.iter().take(REPORT_ROWS) {
+        let _ = writeln!(s, "| {} |", cells(item).join(" | "));
+    }
+    if items.len() > REPORT_ROWS {
+        let _ = writeln!(s, "\n{} more {}.", items.len() - REPORT_ROWS, r.rest);
+    }
+}
 
 /// The test captures, worst first: where a split's errors come from.
 fn capture_table(s: &mut String, captures: &[CaptureScore]) {
-    let mut order: Vec<&CaptureScore> = captures.iter().collect();
-    let acc = |c: &CaptureScore| c.knn_accuracy.unwrap_or(f64::INFINITY);
-    order.sort_by(|a, b| acc(a).total_cmp(&acc(b)).then(b.rows.cmp(&a.rows)).then(a.capture.cmp(&b.capture)));
-    let _ = writeln!(s, "\n## Test captures, lowest k-NN accuracy first\n");
-    s.push_str("| Capture | Service | App | Rows | k-NN | raw k-NN | k-NN verdicts |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-    for c in order.iter().take(REPORT_CAPTURES) {
-        let mut called: Vec<(&String, &usize)> = c.predicted.iter().collect();
-        called.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let called: Vec<String> = called.iter().map(|(name, n)| format!("{name} {n}")).collect();
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            c.capture,
-            c.service,
-            c.app,
-            c.rows,
-            pct(c.knn_accuracy),
-            pct(c.raw_knn_accuracy),
-            called.join(", ")
-        );
-    }
-    if order.len() > REPORT_CAPTURES {
-        let _ =
-            writeln!(s, "\n{} more test captures in `metrics.json` (`per_capture`).", order.len() - REPORT_CAPTURES);
-    }
+    let r = Ranked {
+        title: "Test captures, lowest k-NN accuracy first",
+        intro: "",
+        header: &["Capture", "Service", "App", "Rows", "k-NN", "raw k-NN", "k-NN verdicts"],
+        rest: "test captures in `metrics.json` (`per_capture`)",
+    };
+    ranked_table(
+        s,
+        &r,
+        captures,
+        |c| (c.knn_accuracy, c.rows, &c.capture),
+        |c| {
+            let (acc, raw) = (pct(c.knn_accuracy), pct(c.raw_knn_accuracy));
+            vec![
+                c.capture.clone(),
+                c.service.clone(),
+                c.app.clone(),
+                c.rows.to_string(),
+                acc,
+                raw,
+                verdicts(&c.predicted),
+            ]
+        },
+    );
+}
+
+/// Leave-one-app-out by held-out app, worst first: which apps the others' prototypes miss.
+fn loao_table(s: &mut String, per_app: &[AppScore]) {
+    let r = Ranked {
+        title: "Leave-one-app-out by app, lowest accuracy first",
+        intro: "Each app's test rows, called from the service prototypes of the other apps' training rows.",
+        header: &["App", "Service", "Rows", "Accuracy", "Other apps of its service", "Verdicts"],
+        rest: "apps in `metrics.json` (`leave_one_app_out.per_app`)",
+    };
+    ranked_table(
+        s,
+        &r,
+        per_app,
+        |a| (a.accuracy, a.rows, &a.app),
+        |a| {
+            let others = a.other_apps_of_service.to_string();
+            vec![a.app.clone(), a.service.clone(), a.rows.to_string(), pct(a.accuracy), others, verdicts(&a.predicted)]
+        },
+    );
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -205,6 +268,22 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
     if let Some(sk) = m.leave_one_app_out.leave_one_app_skipped.filter(|&v| v > 0.0) {
         let _ = writeln!(s, "Leave-one-app-out skipped {sk} test rows (no prototype left without their app).");
     }
+    let l = &m.leave_one_app_out;
+    let evaluated = l.per_app.iter().map(|a| a.rows).sum::<usize>();
+    if let (Some(n), Some(acc)) = (l.answerable_rows, l.answerable_accuracy) {
+        if n < evaluated {
+            let alone: Vec<&str> =
+                l.per_app.iter().filter(|a| a.other_apps_of_service == 0).map(|a| a.app.as_str()).collect();
+            let _ = writeln!(
+                s,
+                "Leave-one-app-out on the {n} test rows whose service keeps another app in training: {} (information). \
+                 The other {} rows ({}) cannot be right: without their app, their service has no prototype.",
+                pct(Some(acc)),
+                evaluated - n,
+                alone.join(", ")
+            );
+        }
+    }
 
     if let Some(sp) = &m.split {
         let _ = writeln!(s, "\n## Split\n");
@@ -250,6 +329,9 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
 
     if m.per_capture.len() > 1 {
         capture_table(&mut s, &m.per_capture);
+    }
+    if m.leave_one_app_out.per_app.len() > 1 {
+        loao_table(&mut s, &m.leave_one_app_out.per_app);
     }
 
     if let Some(o) = &m.open_set {
@@ -340,7 +422,7 @@ pub fn read_metrics(path: &Path) -> Result<Metrics> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::metrics::{Confusion, Projection};
+    use crate::eval::metrics::{Confusion, LeaveOneAppOut, Projection};
 
     #[test]
     fn kpi_table_pass_fail() {
@@ -378,6 +460,39 @@ mod tests {
         assert_eq!(lines[1], "| worst | browsing | vlc_web | 5 | 40.00% | missing | streaming 3, browsing 2 |");
         assert_eq!(lines.len(), 21, "header + 20 captures");
         assert!(!table.contains("| best |") && table.contains("1 more test captures"), "{table}");
+    }
+
+    #[test]
+    fn loao_table_lists_worst_apps_first() {
+        let app = |name: &str, acc: Option<f64>| AppScore {
+            app: name.into(),
+            service: "gaming".into(),
+            rows: 4,
+            accuracy: acc,
+            other_apps_of_service: 2,
+            predicted: [("gaming".to_string(), 1), ("streaming".to_string(), 3)].into(),
+        };
+        let mut alone = app("solo", Some(0.0));
+        alone.other_apps_of_service = 0;
+        let m = Metrics {
+            leave_one_app_out: LeaveOneAppOut {
+                per_app: vec![app("b", Some(0.75)), app("none", None), app("a", Some(0.25)), alone],
+                answerable_rows: Some(12),
+                answerable_accuracy: Some(0.5),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let md = render_markdown(&m, "m.json", None);
+        assert!(
+            md.contains("on the 12 test rows whose service keeps another app in training: 50.00% (information). The other 4 rows (solo)"),
+            "{md}"
+        );
+        let table = md.split("## Leave-one-app-out by app").nth(1).unwrap();
+        let lines: Vec<&str> = table.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| ---")).collect();
+        assert_eq!(lines[2], "| a | gaming | 4 | 25.00% | 2 | streaming 3, gaming 1 |");
+        assert!(lines[1].starts_with("| solo |") && lines[2].starts_with("| a |"), "{table}");
+        assert!(lines[3].starts_with("| b |") && lines[4].starts_with("| none | gaming | 4 | missing |"), "{table}");
     }
 
     #[test]
