@@ -63,6 +63,10 @@ pub fn print_summary(m: &Metrics) {
     if let Some(b) = &m.baseline {
         eprintln!("      raw-feature k-NN baseline: {:.2}%", b.raw_knn_accuracy.unwrap_or(f64::NAN) * 100.0);
     }
+    let l = &m.leave_one_app_out;
+    if let (Some(n), Some(acc)) = (l.answerable_rows, l.answerable_accuracy) {
+        eprintln!("      leave-one-app on the {n} rows whose service keeps another app: {:.2}% (info)", acc * 100.0);
+    }
     if let Some(o) = &m.open_set {
         let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
         for (score, sc) in o.scores() {
