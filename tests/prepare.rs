@@ -3,7 +3,7 @@ mod common;
 use common::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn services_by_capture(out: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let (ci, si) = (column(out, "capture"), column(out, "service"));
@@ -335,23 +335,62 @@ fn unknown_service_folder_needs_a_map() {
     assert!(!rows.is_empty() && rows.iter().all(|r| r.service == "browsing" && r.app == "chrome"));
 }
 
-#[test]
-fn garbled_cesnet_row_names_file_and_line() {
-    use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+/// The bundled CESNET day's text.
+fn cesnet_sample_text() -> String {
     use std::io::Read;
-    let dir = tempfile::tempdir().unwrap();
     let src = samples().join("cesnet/CESNET-QUIC22/W-2022-44/1_Mon/flows-20221031.csv.gz");
     let mut text = String::new();
-    GzDecoder::new(std::fs::File::open(&src).unwrap()).read_to_string(&mut text).unwrap();
-    let mut lines: Vec<&str> = text.lines().collect();
-    let cut = lines[5].rsplitn(3, ',').nth(2).unwrap().to_string(); // drop the last two fields
-    lines[5] = &cut;
-    let input = dir.path().join("in");
+    flate2::read::GzDecoder::new(std::fs::File::open(&src).unwrap()).read_to_string(&mut text).unwrap();
+    text
+}
+
+/// `dir/in/flows-20221031.csv.gz` holding `text`; returns `dir/in`.
+fn write_cesnet_day(dir: &Path, text: &str) -> PathBuf {
+    use flate2::{write::GzEncoder, Compression};
+    let input = dir.join("in");
     std::fs::create_dir(&input).unwrap();
     let mut gz =
         GzEncoder::new(std::fs::File::create(input.join("flows-20221031.csv.gz")).unwrap(), Compression::fast());
-    gz.write_all(lines.join("\n").as_bytes()).unwrap();
+    gz.write_all(text.as_bytes()).unwrap();
     gz.finish().unwrap();
+    input
+}
+
+#[test]
+fn cesnet_first_row_without_labels_is_an_error() {
+    // Regression: the previous row's label cache started empty, so a first row with empty APP
+    // and CATEGORY matched it and was kept with an empty service.
+    let text = cesnet_sample_text();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (app, cat) = (col("APP"), col("CATEGORY"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&header).unwrap();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.unwrap();
+        let fields: Vec<&str> =
+            rec.iter().enumerate().map(|(j, f)| if i == 0 && (j == app || j == cat) { "" } else { f }).collect();
+        writer.write_record(&fields).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_cesnet_day(dir.path(), &String::from_utf8(writer.into_inner().unwrap()).unwrap());
+    let out = dir.path().join("o.csv");
+    failed_with(
+        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        "flows-20221031.csv.gz: line 2: CATEGORY `` (APP ``) has no service",
+    );
+    only_files(dir.path(), &["in"]);
+}
+
+#[test]
+fn garbled_cesnet_row_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = cesnet_sample_text();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let cut = lines[5].rsplitn(3, ',').nth(2).unwrap().to_string(); // drop the last two fields
+    lines[5] = &cut;
+    let input = write_cesnet_day(dir.path(), &lines.join("\n"));
     let out = dir.path().join("o.csv");
     failed_with(
         &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),

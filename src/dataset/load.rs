@@ -61,9 +61,13 @@ pub fn load_rows(cfg: &LoadConfig) -> Result<Vec<FlowRow>> {
         }
         let start = rows.len();
         let mut r = RowReader::open(path)?;
+        let mut positions = Vec::new();
         while rows.len() < limit {
             match r.next_row()? {
-                Some(row) => rows.push(row),
+                Some(row) => {
+                    rows.push(row);
+                    positions.push(r.position());
+                }
                 None => break,
             }
         }
@@ -78,10 +82,10 @@ pub fn load_rows(cfg: &LoadConfig) -> Result<Vec<FlowRow>> {
                 row.service = v;
             }
         }
-        for (i, row) in rows[start..].iter().enumerate() {
+        for (row, pos) in rows[start..].iter().zip(&positions) {
             if row.service.is_empty() {
-                // Header is line 1, so row i is on line i + 2 (no multi-line cells in this schema).
-                return Err(Error::line(path, i as u64 + 2, format!("empty label in column `{}`", cfg.service_col)));
+                let line = crate::features::schema::line_of(path, pos.as_ref());
+                return Err(Error::line(path, line, format!("empty label in column `{}`", cfg.service_col)));
             }
         }
     }
@@ -89,4 +93,23 @@ pub fn load_rows(cfg: &LoadConfig) -> Result<Vec<FlowRow>> {
         return Err(Error::input(&cfg.csv[0], "no rows"));
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_label_names_its_line_past_blank_lines() {
+        let header = "app,service,condition,packet_lengths,iat_values,directions,rtt_ms,jitter_ms,loss_rate,total packets,total fwd packets,total backward packets,packet length mean,packet length std,flow iat mean,flow iat std,flow duration,flow bytes/s,flow packets/s,protocol";
+        let row =
+            |service: &str| format!("a,{service},good,74;60,0;1.5,1;-1,,,,2,1,1,67,7,0.75,0.75,1.5,89333.3,1333.3,6");
+        // Header line 1, row line 2, blank lines 3-4, the unlabelled row on line 5.
+        let text = format!("{header}\n{}\n\n\n{}\n", row("gaming"), row(""));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, text).unwrap();
+        let err = load_rows(&LoadConfig::new(vec![path.clone()])).err().unwrap().to_string();
+        assert_eq!(err, format!("{}: line 5: empty label in column `service`", path.display()));
+    }
 }

@@ -245,24 +245,36 @@ impl ColumnMap {
     }
 }
 
-fn parse_seq<T: std::str::FromStr>(s: &str) -> std::result::Result<Vec<T>, String> {
+/// `;`-separated finite numbers (NaN or infinity in a sequence is an error, never a value).
+fn parse_seq(s: &str) -> std::result::Result<Vec<f32>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    s.split(';').map(|v| v.trim().parse::<T>().map_err(|_| format!("bad sequence value `{v}`"))).collect()
+    s.split(';')
+        .map(|v| {
+            v.trim().parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| format!("bad sequence value `{v}`"))
+        })
+        .collect()
 }
 
+/// An optional number: empty, `nan` and non-finite values (e.g. `inf`, a rate over zero time)
+/// are missing, never a value.
 fn parse_opt(s: &str, col: &str) -> std::result::Result<Option<f64>, String> {
     let s = s.trim();
     if s.is_empty() || s.eq_ignore_ascii_case("nan") {
         return Ok(None);
     }
-    s.parse::<f64>().map(Some).map_err(|_| format!("column `{col}`: bad number `{s}`"))
+    s.parse::<f64>().map(|v| v.is_finite().then_some(v)).map_err(|_| format!("column `{col}`: bad number `{s}`"))
 }
 
+/// A required number: present and finite.
 fn parse_num(s: &str, col: &str) -> std::result::Result<f64, String> {
-    parse_opt(s, col)?.ok_or_else(|| format!("column `{col}` is empty"))
+    match parse_opt(s, col)? {
+        Some(v) => Ok(v),
+        None if s.trim().is_empty() => Err(format!("column `{col}` is empty")),
+        None => Err(format!("column `{col}`: `{}` is not a finite number", s.trim())),
+    }
 }
 
 fn row_from_record(rec: &csv::StringRecord, map: &ColumnMap) -> std::result::Result<FlowRow, String> {
@@ -337,20 +349,63 @@ impl<R: Read> RowReader<R> {
         Ok(RowReader { path: path.to_path_buf(), inner, map, record: csv::StringRecord::new() })
     }
 
+    /// The line the last row read starts on. The csv crate's own line count leaves out blank
+    /// lines, so the line is counted from the row's byte offset in the file (on error paths
+    /// only: it reads the file again); the csv count where the file cannot be read.
+    pub fn line(&self) -> u64 {
+        line_of(&self.path, self.record.position())
+    }
+
+    /// Where the last row read starts, for `line_of` later.
+    pub fn position(&self) -> Option<csv::Position> {
+        self.record.position().cloned()
+    }
+
     /// Next row, `Ok(None)` at the end.
     pub fn next_row(&mut self) -> Result<Option<FlowRow>> {
         match self.inner.read_record(&mut self.record) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+                let line = self.line();
                 row_from_record(&self.record, &self.map).map(Some).map_err(|msg| Error::line(&self.path, line, msg))
             }
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = line_of(&self.path, e.position());
                 Err(Error::line(&self.path, line, csv_error_message(&e)))
             }
         }
     }
+}
+
+/// The 1-based line a record starting at `pos` is on. csv's position is where it began to read
+/// the record, before the blank lines it skips, so those are stepped over here.
+pub fn line_of(path: &Path, pos: Option<&csv::Position>) -> u64 {
+    use std::io::{BufRead, Read};
+    let Some(pos) = pos else { return 0 };
+    let counted = std::fs::File::open(path).ok().and_then(|f| {
+        let mut r = std::io::BufReader::new(f);
+        let mut line = 1u64;
+        let mut left = pos.byte();
+        while left > 0 {
+            let buf = r.fill_buf().ok()?;
+            if buf.is_empty() {
+                return None;
+            }
+            let n = buf.len().min(left as usize);
+            line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            r.consume(n);
+            left -= n as u64;
+        }
+        for b in r.bytes() {
+            match b.ok()? {
+                b'\n' => line += 1,
+                b'\r' => {}
+                _ => break,
+            }
+        }
+        Some(line)
+    });
+    counted.unwrap_or(pos.line())
 }
 
 fn csv_error_message(e: &csv::Error) -> String {
@@ -454,6 +509,23 @@ mod tests {
         let text = MAWI_LIKE.replace("jitter_ms,", "jitter,");
         let err = RowReader::new(Path::new("f.csv"), text.as_bytes()).err().unwrap();
         assert_eq!(err.to_string(), "f.csv: missing required column `jitter_ms`");
+    }
+
+    #[test]
+    fn non_finite_numbers_are_missing_or_errors() {
+        assert_eq!(parse_opt("inf", "c"), Ok(None));
+        assert_eq!(parse_opt(" -Infinity ", "c"), Ok(None));
+        assert_eq!(parse_opt("1e400", "c"), Ok(None));
+        assert_eq!(parse_opt("2.5", "c"), Ok(Some(2.5)));
+        assert_eq!(
+            parse_num("inf", "total packets"),
+            Err("column `total packets`: `inf` is not a finite number".into())
+        );
+        assert_eq!(parse_num("NaN", "c"), Err("column `c`: `NaN` is not a finite number".into()));
+        assert_eq!(parse_num(" ", "c"), Err("column `c` is empty".into()));
+        assert_eq!(parse_seq("74;inf"), Err("bad sequence value `inf`".into()));
+        assert_eq!(parse_seq("74; NaN"), Err("bad sequence value ` NaN`".into()));
+        assert_eq!(parse_seq("74; 60"), Ok(vec![74.0, 60.0]));
     }
 
     #[test]

@@ -399,7 +399,9 @@ impl FileState {
         self.row_index += 1;
         let app_b = rec.get(cols.app).unwrap_or(b"");
         let cat_b = rec.get(cols.category).unwrap_or(b"");
-        if app_b != self.labels.0.as_slice() || cat_b != self.labels.1.as_slice() {
+        // An empty service means no row was labelled yet (a first row with empty APP and
+        // CATEGORY must not match the empty cache).
+        if self.labels.3.is_empty() || app_b != self.labels.0.as_slice() || cat_b != self.labels.1.as_slice() {
             let app = normalize_app(&String::from_utf8_lossy(app_b));
             let cat = String::from_utf8_lossy(cat_b);
             let Some(service) = services.get(&app).or_else(|| cesnet_category_service(&cat)) else {
