@@ -241,11 +241,11 @@ pub struct TrainArgs {
     /// Pairs of the same service are pulled up to this cosine similarity
     #[arg(long, default_value_t = 0.75)]
     pub pair_positive_target: f64,
-    /// Cap on training rows embedded for the per-epoch k-NN check
-    #[arg(long)]
+    /// Cap on training rows embedded for the per-epoch k-NN check (≥ 1)
+    #[arg(long, value_parser = at_least_one)]
     pub eval_max_train: Option<usize>,
-    /// Cap on test rows embedded for the per-epoch k-NN check
-    #[arg(long)]
+    /// Cap on test rows embedded for the per-epoch k-NN check (≥ 1)
+    #[arg(long, value_parser = at_least_one)]
     pub eval_max_test: Option<usize>,
     /// Continue from a checkpoint (its file or directory): same model, label maps and normalisation
     #[arg(long)]
@@ -432,17 +432,17 @@ pub struct EvaluateArgs {
     /// Inference engine: host = pure-Rust CPU forward pass, tch = libtorch; auto = host on CPU
     #[arg(long, value_enum, default_value = "auto")]
     pub engine: EngineArg,
-    /// Stratified cap on the training rows used as k-NN/SVM/prototype references
-    #[arg(long)]
+    /// Stratified cap on the training rows used as k-NN/SVM/prototype references (≥ 1)
+    #[arg(long, value_parser = at_least_one)]
     pub eval_max_train: Option<usize>,
-    /// Stratified cap on the test rows (and on the background rows)
-    #[arg(long)]
+    /// Stratified cap on the test rows (and on the background rows; ≥ 1)
+    #[arg(long, value_parser = at_least_one)]
     pub eval_max_test: Option<usize>,
     /// Processed background rows (service `unknown`, e.g. MAWI) for the open-set AUROC; repeatable
     #[arg(long, value_delimiter = ',')]
     pub background: Vec<PathBuf>,
-    /// Neighbours in the k-NN vote
-    #[arg(long, default_value_t = 5)]
+    /// Neighbours in the k-NN vote (≥ 1)
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     pub k: usize,
     /// Split to evaluate on; default: the one stored with the checkpoint
     #[arg(long, value_enum)]
@@ -492,8 +492,8 @@ pub struct ClassifyArgs {
     /// of the model's service head (adds an `energy` column)
     #[arg(long, value_enum, default_value = "similarity")]
     pub unknown_score: UnknownScoreArg,
-    /// Neighbours in the k-NN vote
-    #[arg(long, default_value_t = 5)]
+    /// Neighbours in the k-NN vote (≥ 1)
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     pub k: usize,
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
@@ -506,4 +506,14 @@ pub struct ClassifyArgs {
     /// No progress output
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// A count that must be at least 1 (`--k`, the evaluation caps): 0 would leave nothing to vote or
+/// score with.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

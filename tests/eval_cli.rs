@@ -112,6 +112,23 @@ fn evaluate_report_and_classify() {
     let split = &m["split"];
     assert_eq!(split["kind"], "capture");
     assert_eq!(split["shared_captures"], 0);
+    assert_eq!(split["training_rows_in_test"], 0);
+    // Another split of the training rows: its test rows that trained the model are counted and
+    // named in a warning (regression: `--split` used to redraw silently with `--seed`).
+    let other = dir.path().join("random.json");
+    let o = ok(bin()
+        .args(["evaluate", "--device", "cpu", "--threads", "1", "--no-timing", "--split", "random"])
+        .args(["--csv", SAMPLE, "--checkpoint"])
+        .arg(&ck)
+        .arg("--output")
+        .arg(&other)
+        .output()
+        .unwrap());
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&other).unwrap()).unwrap();
+    let leaked = r["split"]["training_rows_in_test"].as_u64().unwrap();
+    assert!(leaked > 0, "{}", r["split"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("warning: {leaked} of the")) && err.contains("were training rows"), "{err}");
     let ckmeta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(ck.join("checkpoint.json")).unwrap()).unwrap();
     assert_eq!(split["test_rows"].as_u64().unwrap() as usize, ckmeta["split"]["test"].as_array().unwrap().len());
@@ -266,4 +283,16 @@ fn bad_inputs_fail_cleanly_without_output() {
         .unwrap();
     assert!(!o.status.success());
     assert!(!out.exists());
+    // Regression: `--k 0` (and a 0 cap) made evaluate panic and classify write no verdicts.
+    for (cmd, flag) in [("evaluate", "--k"), ("evaluate", "--eval-max-train"), ("classify", "--k")] {
+        let input = if cmd == "evaluate" { "--csv" } else { "--input" };
+        let o = bin()
+            .args([cmd, "--checkpoint", "/nonexistent/ck", input, SAMPLE, flag, "0", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd} {flag} 0");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("must be at least 1"), "{cmd} {flag} 0");
+        assert!(!out.exists());
+    }
 }

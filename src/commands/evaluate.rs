@@ -33,19 +33,26 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
         background.extend(read_rows(p)?);
     }
     let ecfg = &cfg.eval;
-    let (split, kind) = resolve_split(&engine.meta, &rows, &cfg.load.csv, ecfg)?;
-    if kind != format!("{:?}", engine.meta.split_config.mode).to_lowercase() {
-        eprintln!(
+    let resolved = resolve_split(&engine.meta, &rows, &cfg.load.csv, ecfg)?;
+    let kind = &resolved.kind;
+    match resolved.training_rows_in_test {
+        Some(0) => {}
+        Some(n) => eprintln!(
+            "flowconx: warning: {n} of the {} test rows of this {kind} split were training rows of the model: its figures are optimistic",
+            resolved.split.test.len()
+        ),
+        None if *kind != format!("{:?}", engine.meta.split_config.mode).to_lowercase() => eprintln!(
             "flowconx: warning: evaluating a {kind} split of a model trained on a {:?} split: test rows may have been seen in training",
             engine.meta.split_config.mode
-        );
+        ),
+        None => {}
     }
     let norm = &engine.meta.normalizer;
     let ignored = rows.iter().chain(&background).filter(|r| norm.carries_ignored(r)).count();
     super::note_ignored(ignored as u64, &norm.ignored_columns());
     let spinner = crate::progress::count_bar(1, "evaluations", cfg.quiet);
     spinner.set_message(format!("{} rows, {kind} split", rows.len()));
-    let m = evaluate_split(&engine, &rows, &split, &kind, &background, ecfg)?;
+    let m = evaluate_split(&engine, &rows, &resolved, &background, ecfg)?;
     spinner.finish_and_clear();
     // `-` is stdout; a file appears only complete.
     let mut out = AtomicOutput::create_path(&cfg.output)?;

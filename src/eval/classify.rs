@@ -74,11 +74,17 @@ impl Classifier {
         if r.z_flow.n == 0 {
             return Err(Error::input(&engine.dir, "checkpoint holds no reference embeddings"));
         }
-        let services = LabelSet::from_names(&r.services);
+        let services = LabelSet::from_names(r.services.iter().chain(&r.prototype_services));
         let labels = services.encode(&r.services)?;
         let refs = to_matrix(r.z_flow.clone())?;
-        // Prototypes from the reference rows themselves, so they match the stored sample.
-        let protos = Prototypes::build(&refs, &labels, services.len(), None);
+        // The stored prototypes: the mean `z_flow` of every training row of a service, the
+        // prototypes `evaluate`'s threshold (`open_set.threshold`) was set with. (The reference
+        // rows are a capped sample: their means would score flows against other prototypes.)
+        let protos = if r.prototypes.n == 0 {
+            Prototypes::build(&refs, &labels, services.len(), None)
+        } else {
+            Prototypes { matrix: to_matrix(r.prototypes.clone())?, labels: services.encode(&r.prototype_services)? }
+        };
         let (threshold, threshold_source) = match threshold {
             Some(t) => (t, ThresholdSource::Flag),
             None => match metrics_threshold(&engine.dir, score) {

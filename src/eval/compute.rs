@@ -34,6 +34,9 @@ pub struct EvalOptions {
     /// Training rows up to which the SVM uses an RBF kernel (linear above).
     pub svm_rbf_max_rows: usize,
     pub seed: u64,
+    /// Apps of every training row of the split when the training side was capped (the capped
+    /// side may have lost an app's rows); `None`: the training side's own apps.
+    pub trained_apps: Option<Vec<u32>>,
 }
 
 /// Similarities, k-NN, SVM, prototypes, leave-one-app-out, baseline, open set, per-class scores,
@@ -91,7 +94,8 @@ pub fn embedding_metrics(
         }
         _ => None,
     };
-    m.app_coverage = Some(app_coverage(train.app, test, apps, &knn_pred, raw_pred.as_deref()));
+    let trained_apps = opt.trained_apps.as_deref().unwrap_or(train.app);
+    m.app_coverage = Some(app_coverage(trained_apps, test, apps, &knn_pred, raw_pred.as_deref()));
     m.per_capture = per_capture(test, services, apps, &knn_pred, raw_pred.as_deref());
 
     let known: Vec<f32> = nearest.iter().map(|p| p.1).collect();
@@ -298,7 +302,7 @@ mod tests {
             &services,
             &apps,
             Some(&bg),
-            &EvalOptions { k: 3, svm_rbf_max_rows: 10_000, seed: 1 },
+            &EvalOptions { k: 3, svm_rbf_max_rows: 10_000, seed: 1, trained_apps: None },
         )
         .unwrap();
         assert_eq!(m.service_similarity.intra, Some(1.0));
@@ -321,6 +325,31 @@ mod tests {
         assert_eq!(m.projection.as_ref().unwrap().x.len(), 8);
         let cov = m.app_coverage.as_ref().unwrap();
         assert_eq!((cov.seen_rows, cov.unseen_rows, cov.knn_accuracy_unseen), (8, 0, None));
+    }
+
+    #[test]
+    fn capped_training_side_keeps_the_split_apps_seen() {
+        // The capped training side holds app 0 only; the split's training rows also had app 1.
+        let m = |rows: &[[f32; 2]]| Matrix::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>()).unwrap();
+        let (tr, te) = (m(&[[1.0, 0.0], [0.0, 1.0]]), m(&[[1.0, 0.1], [0.1, 1.0]]));
+        let services = LabelSet::from_names(["a", "b"]);
+        let apps = LabelSet::from_names(["a0", "a1"]);
+        let run = |trained_apps: Option<Vec<u32>>| {
+            embedding_metrics(
+                &Side { emb: &tr, service: &[0, 1], app: &[0, 0], capture: &[], raw: None },
+                &Side { emb: &te, service: &[0, 1], app: &[0, 1], capture: &[], raw: None },
+                &services,
+                &apps,
+                None,
+                &EvalOptions { k: 1, svm_rbf_max_rows: 10_000, seed: 1, trained_apps },
+            )
+            .unwrap()
+            .app_coverage
+            .unwrap()
+        };
+        assert_eq!((run(None).seen_rows, run(None).unseen_rows), (1, 1));
+        let all = run(Some(vec![0, 1, 0]));
+        assert_eq!((all.seen_rows, all.unseen_rows), (2, 0));
     }
 
     #[test]

@@ -119,7 +119,12 @@ pub struct SplitInfo {
     pub test_captures: usize,
     /// Captures found on both sides (0 for a capture split).
     pub shared_captures: usize,
+    /// The seed the split was drawn with.
     pub seed: u64,
+    /// Test rows that were training rows of the model (0 on its own split; `None`: unknown,
+    /// the rows differ from training's).
+    #[serde(default)]
+    pub training_rows_in_test: Option<usize>,
 }
 
 /// A capture split can hold out an app's only capture; its rows then meet an app the model

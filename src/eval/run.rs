@@ -141,55 +141,77 @@ pub fn to_matrix(e: EmbeddingMatrix) -> Result<Matrix> {
     Ok(Matrix::new(e.n, e.dim, e.data)?.normalized())
 }
 
-/// The split to evaluate on and a description of it.
+/// The split to evaluate on, as `resolve_split` chose it.
+#[derive(Debug, Clone)]
+pub struct ResolvedSplit {
+    pub split: Split,
+    /// `capture` or `random`.
+    pub kind: String,
+    /// The seed the split was drawn with (the training's split seed when it is the stored one).
+    pub seed: u64,
+    /// Test rows that were training rows of the checkpoint: 0 on its stored split, more when
+    /// another split of the same rows is asked for; `None` when the rows differ from training's.
+    pub training_rows_in_test: Option<usize>,
+}
+
+/// The checkpoint's stored split when the rows are the training rows and no other split kind is
+/// asked for; else the split drawn again (the training's split seed for the same kind, `--seed`
+/// for another kind), with its overlap with the training rows counted where it can be.
 pub fn resolve_split(
     meta: &CheckpointMeta,
     rows: &[FlowRow],
     csv: &[PathBuf],
     cfg: &EvaluateConfig,
-) -> Result<(Split, String)> {
+) -> Result<ResolvedSplit> {
     let trained = meta.split_config.mode;
-    let same_rows = meta.split.csv == csv.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()
-        && meta.split.train.len() + meta.split.test.len() == rows.len();
+    let same_rows = same_files(&meta.split.csv, csv) && meta.split.train.len() + meta.split.test.len() == rows.len();
     let name = |m: SplitMode| format!("{m:?}").to_lowercase();
-    match cfg.split {
-        None if same_rows => {
-            if meta.split.train.iter().chain(&meta.split.test).any(|&i| i >= rows.len()) {
-                return Err(Error::Config("the checkpoint's stored split does not fit these rows".into()));
-            }
-            Ok((Split { train: meta.split.train.clone(), test: meta.split.test.clone() }, name(trained)))
-        }
-        mode => {
-            let mode = mode.unwrap_or(trained);
-            // The training seed unless the caller chose the split.
-            let seed = if cfg.split.is_some() { cfg.seed } else { meta.split_config.seed };
-            let sc = SplitConfig { mode, test_fraction: meta.split_config.test_fraction, seed };
-            Ok((split_rows(rows, &sc), name(mode)))
-        }
+    let mode = cfg.split.unwrap_or(trained);
+    if same_rows && meta.split.train.iter().chain(&meta.split.test).any(|&i| i >= rows.len()) {
+        return Err(Error::Config("the checkpoint's stored split does not fit these rows".into()));
     }
+    if same_rows && mode == trained {
+        return Ok(ResolvedSplit {
+            split: Split { train: meta.split.train.clone(), test: meta.split.test.clone() },
+            kind: name(trained),
+            seed: meta.split_config.seed,
+            training_rows_in_test: Some(0),
+        });
+    }
+    let seed = if mode == trained { meta.split_config.seed } else { cfg.seed };
+    let split = split_rows(rows, &SplitConfig { mode, test_fraction: meta.split_config.test_fraction, seed });
+    let training_rows_in_test = same_rows.then(|| {
+        let trained_rows: std::collections::BTreeSet<usize> = meta.split.train.iter().copied().collect();
+        split.test.iter().filter(|i| trained_rows.contains(i)).count()
+    });
+    Ok(ResolvedSplit { split, kind: name(mode), seed, training_rows_in_test })
 }
 
-fn split_info(
-    rows: &[FlowRow],
-    split: &Split,
-    kind: &str,
-    eval_train: usize,
-    eval_test: usize,
-    seed: u64,
-) -> SplitInfo {
-    let tr = captures_of(rows, &split.train);
-    let te = captures_of(rows, &split.test);
+/// Whether `given` names the files training read (as written, or the same files resolved).
+fn same_files(stored: &[String], given: &[PathBuf]) -> bool {
+    let resolved = |p: &Path| std::fs::canonicalize(p).ok();
+    stored.len() == given.len()
+        && stored
+            .iter()
+            .zip(given)
+            .all(|(s, g)| Path::new(s) == g.as_path() || resolved(Path::new(s)).is_some_and(|a| Some(a) == resolved(g)))
+}
+
+fn split_info(rows: &[FlowRow], r: &ResolvedSplit, eval_train: usize, eval_test: usize) -> SplitInfo {
+    let tr = captures_of(rows, &r.split.train);
+    let te = captures_of(rows, &r.split.test);
     let trs: std::collections::BTreeSet<&String> = tr.iter().collect();
     SplitInfo {
-        kind: kind.to_string(),
-        train_rows: split.train.len(),
-        test_rows: split.test.len(),
+        kind: r.kind.clone(),
+        train_rows: r.split.train.len(),
+        test_rows: r.split.test.len(),
         eval_train_rows: eval_train,
         eval_test_rows: eval_test,
         train_captures: tr.len(),
         test_captures: te.len(),
         shared_captures: te.iter().filter(|c| trs.contains(c)).count(),
-        seed,
+        seed: r.seed,
+        training_rows_in_test: r.training_rows_in_test,
     }
 }
 
@@ -197,11 +219,11 @@ fn split_info(
 pub fn evaluate_split(
     engine: &Engine,
     rows: &[FlowRow],
-    split: &Split,
-    split_kind: &str,
+    resolved: &ResolvedSplit,
     background: &[FlowRow],
     cfg: &EvaluateConfig,
 ) -> Result<Metrics> {
+    let (split, split_kind) = (&resolved.split, &resolved.kind);
     if split.train.is_empty() || split.test.is_empty() {
         return Err(Error::Config(format!(
             "the {split_kind} split has {} training and {} test rows; both sides need rows",
@@ -233,7 +255,8 @@ pub fn evaluate_split(
     let (train_app, test_app) = (ids(&train_idx, |r| r.app.as_str(), &apps), ids(&test_idx, |r| r.app.as_str(), &apps));
     let (train_raw, test_raw) = (raw_matrix(train_rows.iter().copied()), raw_matrix(test_rows.iter().copied()));
     let test_capture: Vec<&str> = test_rows.iter().map(|r| r.capture.as_str()).collect();
-    let opt = EvalOptions { k: cfg.k, svm_rbf_max_rows: cfg.svm_rbf_max_rows, seed: cfg.seed };
+    let trained_apps = (train_idx.len() < split.train.len()).then(|| ids(&split.train, |r| r.app.as_str(), &apps));
+    let opt = EvalOptions { k: cfg.k, svm_rbf_max_rows: cfg.svm_rbf_max_rows, seed: cfg.seed, trained_apps };
     let mut m = embedding_metrics(
         &Side { emb: &train_emb, service: &train_svc, app: &train_app, capture: &[], raw: Some(&train_raw) },
         &Side { emb: &test_emb, service: &test_svc, app: &test_app, capture: &test_capture, raw: Some(&test_raw) },
@@ -249,11 +272,11 @@ pub fn evaluate_split(
         };
         os.service_head_energy = Some(open_set_score(&engine.head.energy(&test_emb)?, &unknown));
     }
-    m.split = Some(split_info(rows, split, split_kind, train_idx.len(), test_idx.len(), cfg.seed));
+    m.split = Some(split_info(rows, resolved, train_idx.len(), test_idx.len()));
     m.embedding = Some(format!("z_flow ({} dims, model {})", train_emb.cols, engine.meta.model.size.name()));
     m.device = Some(format!("{:?}", engine.device).to_lowercase());
     m.engine = Some(engine.engine_name().to_string());
-    m.cist_score = Some(cist(engine, &test_rows, cfg.seed)?);
+    m.cist_score = cist(engine, &test_rows, cfg.seed)?;
     if cfg.timing {
         let protos = Prototypes::build(&train_emb, &train_svc, services.len(), None);
         let verdicts = Verdicts::new(engine, train_emb.clone(), train_svc.clone(), services.len(), protos);
@@ -262,8 +285,9 @@ pub fn evaluate_split(
     Ok(m)
 }
 
-/// Mean cosine between `z_app` of rows and of one network-condition augmentation of each.
-fn cist(engine: &Engine, rows: &[&FlowRow], seed: u64) -> Result<f64> {
+/// Mean cosine between `z_app` of rows and of one network-condition augmentation of each;
+/// `None` without rows.
+fn cist(engine: &Engine, rows: &[&FlowRow], seed: u64) -> Result<Option<f64>> {
     use crate::dataset::{augment::augment_row, rng::SplitMix};
     let rows = &rows[..rows.len().min(CIST_ROWS)];
     let aug: Vec<FlowRow> =
@@ -271,7 +295,7 @@ fn cist(engine: &Engine, rows: &[&FlowRow], seed: u64) -> Result<f64> {
     let a = engine.z_app(rows, EMBED_BATCH)?;
     let b = engine.z_app(&aug.iter().collect::<Vec<_>>(), EMBED_BATCH)?;
     let sum: f64 = (0..a.rows).map(|i| a.row(i).iter().zip(b.row(i)).map(|(x, y)| (x * y) as f64).sum::<f64>()).sum();
-    Ok(sum / a.rows.max(1) as f64)
+    Ok((a.rows > 0).then(|| sum / a.rows as f64))
 }
 
 /// One flow's verdict end to end: features → model → k-NN vote and prototype similarity.
@@ -379,6 +403,6 @@ pub fn evaluate_checkpoint(
     cfg: &EvaluateConfig,
 ) -> Result<Metrics> {
     let engine = Engine::load(path, device, cfg.engine)?;
-    let (split, kind) = resolve_split(&engine.meta, rows, csv, cfg)?;
-    evaluate_split(&engine, rows, &split, &kind, background, cfg)
+    let resolved = resolve_split(&engine.meta, rows, csv, cfg)?;
+    evaluate_split(&engine, rows, &resolved, background, cfg)
 }

@@ -103,7 +103,11 @@ mod tests {
         assert_eq!(k.canonical(), k.reverse().canonical());
         assert_eq!(k.reverse().reverse(), k);
         assert_eq!(k.canonical().ip_a().to_string(), "10.0.0.1");
-        assert_eq!(k.stable_hash(), k.stable_hash());
+        // Both directions of a flow land in the same shard; another flow (most likely) not.
+        assert_eq!(k.canonical().stable_hash(), k.reverse().canonical().stable_hash());
+        let other =
+            FlowKey::from_endpoints(6, "10.0.0.2".parse().unwrap(), 444, "10.0.0.1".parse().unwrap(), 5000).unwrap();
+        assert_ne!(k.canonical().stable_hash(), other.canonical().stable_hash());
         assert!(FlowKey::from_endpoints(6, "10.0.0.2".parse().unwrap(), 1, "::1".parse().unwrap(), 2).is_none());
         // same address, ports decide
         let s = FlowKey::from_endpoints(17, "1.1.1.1".parse().unwrap(), 9, "1.1.1.1".parse().unwrap(), 8).unwrap();

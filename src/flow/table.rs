@@ -398,8 +398,6 @@ mod tests {
         }
         // Ten bursts of the same three flows: ten flows each, never more than three slots.
         assert_eq!((t.stats.flows, t.flows.len()), (30, 3));
-        // Ten bursts of the same three flows: ten flows each, never more than three slots.
-        assert_eq!((t.stats.flows, t.flows.len()), (30, 3));
         t.finish(&mut sink);
         swept.sort_by_key(|r| (r.0, r.1));
         let strip = |v: &[Rec]| v.iter().map(|r| (r.0, r.1, r.2.clone())).collect::<Vec<_>>();

@@ -292,6 +292,10 @@ pub fn render_markdown(m: &Metrics, source: &str, plots: Option<(&str, &str)>) -
             "`{}` split (seed {}): {} training rows from {} captures, {} test rows from {} captures, {} captures on both sides.",
             sp.kind, sp.seed, sp.train_rows, sp.train_captures, sp.test_rows, sp.test_captures, sp.shared_captures
         );
+        if let Some(n) = sp.training_rows_in_test.filter(|&n| n > 0) {
+            let _ =
+                writeln!(s, "\n**{n} test rows were training rows of the model**: every figure here is optimistic.");
+        }
         let _ = writeln!(
             s,
             "Evaluated on {} training and {} test rows (stratified caps).",
@@ -416,13 +420,38 @@ pub fn write_report(m: &Metrics, source: &str, md: &Path) -> Result<()> {
 /// Read a metrics file (ours or FlowCon-X's).
 pub fn read_metrics(path: &Path) -> Result<Metrics> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::line(path, e.line() as u64, format!("bad metrics JSON: {e}")))
+    let m: Metrics = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::line(path, e.line() as u64, format!("bad metrics JSON: {e}")))?;
+    if let Some(p) = &m.projection {
+        if p.y.len() != p.x.len() || p.label.len() != p.x.len() {
+            return Err(Error::input(
+                path,
+                format!(
+                    "`projection` has {} x, {} y and {} label values; they must match",
+                    p.x.len(),
+                    p.y.len(),
+                    p.label.len()
+                ),
+            ));
+        }
+    }
+    Ok(m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::metrics::{Confusion, LeaveOneAppOut, Projection};
+    use crate::eval::metrics::{Confusion, LeaveOneAppOut, Projection, SplitInfo};
+
+    #[test]
+    fn projection_of_unequal_lengths_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        std::fs::write(&path, r#"{"projection": {"labels": ["a"], "label": [0], "x": [0.0, 1.0], "y": [0.0, 1.0]}}"#)
+            .unwrap();
+        let err = read_metrics(&path).err().unwrap().to_string();
+        assert!(err.ends_with("`projection` has 2 x, 2 y and 1 label values; they must match"), "{err}");
+    }
 
     #[test]
     fn kpi_table_pass_fail() {
@@ -493,6 +522,18 @@ mod tests {
         assert_eq!(lines[2], "| a | gaming | 4 | 25.00% | 2 | streaming 3, gaming 1 |");
         assert!(lines[1].starts_with("| solo |") && lines[2].starts_with("| a |"), "{table}");
         assert!(lines[3].starts_with("| b |") && lines[4].starts_with("| none | gaming | 4 | missing |"), "{table}");
+    }
+
+    #[test]
+    fn split_section_flags_training_rows_in_test() {
+        let split = |n| SplitInfo { kind: "random".into(), seed: 7, training_rows_in_test: n, ..Default::default() };
+        let md = render_markdown(&Metrics { split: Some(split(Some(5))), ..Default::default() }, "m.json", None);
+        assert!(md.contains("`random` split (seed 7)"), "{md}");
+        assert!(md.contains("**5 test rows were training rows of the model**"), "{md}");
+        for n in [Some(0), None] {
+            let md = render_markdown(&Metrics { split: Some(split(n)), ..Default::default() }, "m.json", None);
+            assert!(!md.contains("were training rows"), "{md}");
+        }
     }
 
     #[test]
