@@ -268,6 +268,13 @@ fn bad_input_fails_with_one_line_and_no_output() {
     std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
     let err = train_fails(&dir.path().join("out"), &["--csv".as_ref(), bad.as_os_str()]);
     assert!(err.contains("bad.csv") && err.contains("line 4"), "{err}");
+    // A test fraction of 0 would still hold a capture per service out: refused, not ignored.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    let err = train_fails(
+        &dir.path().join("out"),
+        &["--csv".as_ref(), sample.as_os_str(), "--test-fraction".as_ref(), "0".as_ref()],
+    );
+    assert!(err.contains("--test-fraction must be in (0, 1)"), "{err}");
 }
 
 #[test]

@@ -129,7 +129,7 @@ impl WindowBuilder {
             self.first_us = ts_us;
             0.0
         } else {
-            (ts_us - self.last_us).max(0) as f64 / 1000.0
+            ts_us.saturating_sub(self.last_us).max(0) as f64 / 1000.0
         };
         if self.packets == 0 || ts_us > self.last_us {
             self.last_us = ts_us;
@@ -163,7 +163,7 @@ impl WindowBuilder {
 
     /// [`finish`](Self::finish) into an existing row, reusing its buffers.
     pub fn finish_into(&self, app: &str, service: &str, protocol: u8, capture: &str, row: &mut FlowRow) {
-        let duration_ms = (self.last_us - self.first_us).max(0) as f64 / 1000.0;
+        let duration_ms = self.last_us.saturating_sub(self.first_us).max(0) as f64 / 1000.0;
         // FlowCon-X's convention: rates over max(duration, 1 ms).
         let secs = duration_ms.max(1.0) / 1000.0;
         row.packet_lengths.clear();

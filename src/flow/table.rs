@@ -212,7 +212,7 @@ impl FlowTable {
             Entry::Occupied(e) => {
                 let slot = *e.get() as usize;
                 let st = &mut self.flows[slot];
-                if t - st.last_t > idle {
+                if t.saturating_sub(st.last_t) > idle {
                     Self::close(&mut self.stats, st, CloseReason::Idle, sink);
                     // Same key, new flow: reuse the state's buffers in place.
                     Self::start_flow(st, p);
@@ -268,7 +268,7 @@ impl FlowTable {
             if self.due[slot] == FREE {
                 continue;
             }
-            if now - st.last_t > idle {
+            if now.saturating_sub(st.last_t) > idle {
                 Self::close(&mut self.stats, st, CloseReason::Idle, sink);
                 self.index.remove(&st.meta.key.canonical());
                 self.free.push(slot as u32);

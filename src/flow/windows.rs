@@ -33,7 +33,7 @@ impl TimeWindows {
 
     /// Start time of the current window (µs), once a packet was seen.
     pub fn window_start_us(&self) -> Option<i64> {
-        self.t0.map(|t0| t0 + self.index * self.width_us)
+        self.t0.map(|t0| t0.saturating_add(self.index.saturating_mul(self.width_us)))
     }
 
     /// End (exclusive, µs) of the current window, saturated; `i64::MAX` before the first packet.
@@ -55,14 +55,14 @@ impl TimeWindows {
     pub fn crosses(&self, ts_us: i64) -> bool {
         match self.t0 {
             None => false,
-            Some(t0) => (ts_us - t0).div_euclid(self.width_us) > self.index,
+            Some(t0) => ts_us.saturating_sub(t0).div_euclid(self.width_us) > self.index,
         }
     }
 
     /// Move to the window holding `ts_us`, emptying the builder.
     pub fn advance(&mut self, ts_us: i64) {
         if let Some(t0) = self.t0 {
-            self.index = (ts_us - t0).div_euclid(self.width_us).max(self.index);
+            self.index = ts_us.saturating_sub(t0).div_euclid(self.width_us).max(self.index);
         }
         self.current.reset();
     }
@@ -102,5 +102,21 @@ mod tests {
         assert_eq!(w.index(), 3);
         assert_eq!(w.window_start_us(), Some(3_000_000));
         assert_eq!(w.current.packets(), 1);
+    }
+
+    #[test]
+    fn extreme_timestamps_saturate_rather_than_wrap() {
+        // pcapng interface offsets can put packets of one capture at opposite ends of the clock;
+        // `later - first` used to wrap negative, so the later packet stayed in the first window.
+        let mut w = TimeWindows::new(10.0, 8);
+        let first = i64::MIN / 2 - 10;
+        w.push(first, 100, 1);
+        let later = i64::MAX / 2 + 10;
+        assert!(w.crosses(later));
+        w.advance(later);
+        w.push(later, 100, -1);
+        assert!(w.index() > 0 && w.window_start_us().is_some_and(|s| s > first));
+        let row = w.current.finish("a", "s", 6, "c");
+        assert_eq!(row.packet_lengths, vec![100.0]);
     }
 }

@@ -16,6 +16,9 @@ pub struct Ppi {
     pub sizes: Vec<u32>,
 }
 
+/// The longest packet gap a PPI may hold, in ms (one day).
+const MAX_PPI_GAP_MS: i64 = 86_400_000;
+
 /// Parse `[[ipt…], [dir…], [size…]]` (spaces anywhere). Returns why it is malformed on failure.
 pub fn parse_ppi(s: &[u8]) -> std::result::Result<Ppi, &'static str> {
     let mut p = Cursor { s, i: 0 };
@@ -41,6 +44,11 @@ pub fn parse_ppi(s: &[u8]) -> std::result::Result<Ppi, &'static str> {
     }
     if size.iter().any(|&x| !(0..=u32::MAX as i64).contains(&x)) || ipt.iter().any(|&x| x < 0) {
         return Err("negative PPI size or gap");
+    }
+    // A gap beyond a day is no packet gap of a flow record; it would also overflow the
+    // microsecond clock the row is built on.
+    if ipt.iter().any(|&x| x > MAX_PPI_GAP_MS) {
+        return Err("PPI gap over a day");
     }
     Ok(Ppi {
         ipt_ms: ipt,
@@ -492,6 +500,11 @@ mod tests {
     }
 
     #[test]
+    fn ppi_gap_of_a_day_is_kept() {
+        assert_eq!(parse_ppi(b"[[0,86400000],[1,-1],[5,6]]").unwrap().ipt_ms, vec![0, 86_400_000]);
+    }
+
+    #[test]
     fn malformed_ppi_is_an_error_not_a_panic() {
         for bad in [
             &b""[..],
@@ -501,6 +514,8 @@ mod tests {
             b"[[],[],[]]",
             b"[[x],[1],[5]]",
             b"[[0],[1],[5]]junk",
+            b"[[0,86400001],[1,1],[5,5]]",
+            b"[[999999999999999999],[1],[5]]",
         ] {
             assert!(parse_ppi(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }

@@ -113,7 +113,7 @@ pub fn parse_seconds(b: &[u8]) -> Option<i64> {
             scale /= 10;
         }
     }
-    Some(secs * 1_000_000 + us)
+    secs.checked_mul(1_000_000)?.checked_add(us)
 }
 
 const MONTHS: [&[u8; 3]; 12] =
@@ -140,6 +140,9 @@ pub fn parse_tshark_abs_time(b: &[u8]) -> Option<i64> {
         return None;
     }
     let tod = time_of_day_us(&rest[..end])?;
+    if !(1..=9999).contains(&year) {
+        return None;
+    }
     Some(days_from_civil(year, month, day) * 86_400_000_000 + tod)
 }
 
@@ -170,5 +173,15 @@ mod tests {
         assert_eq!(parse_wireshark_time(b"1.5"), Some(1_500_000));
         assert_eq!(parse_wireshark_time(b"2019-13-27 02:54:26.0"), None);
         assert_eq!(parse_tshark_abs_time(b"Foo 27, 2019 02:54:26.080774000 X"), None);
+    }
+
+    #[test]
+    fn out_of_range_times_are_rejected_not_overflowed() {
+        // 18-digit seconds and years used to overflow the microsecond clock.
+        assert_eq!(parse_seconds(b"999999999999999999.5"), None);
+        assert_eq!(parse_seconds(b"9223372036854"), Some(9_223_372_036_854_000_000));
+        assert_eq!(parse_tshark_abs_time(b"Sep 27, 999999999999999999 02:54:26.080774000 X"), None);
+        assert_eq!(parse_tshark_abs_time(b"Sep 27, 10000 02:54:26.080774000 X"), None);
+        assert!(parse_tshark_abs_time(b"Sep 27, 9999 02:54:26.080774000 X").is_some());
     }
 }

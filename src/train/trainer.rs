@@ -286,8 +286,10 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     if !(0.0..1.0).contains(&cfg.ema_decay) {
         return Err(Error::Config("--ema-decay must be in [0, 1)".into()));
     }
-    if !(0.0..1.0).contains(&cfg.split.test_fraction) {
-        return Err(Error::Config("--test-fraction must be in [0, 1)".into()));
+    // Every service with two or more captures keeps at least one on the test side, so 0 would
+    // still hold rows out: it is refused rather than silently not honoured.
+    if !(cfg.split.test_fraction > 0.0 && cfg.split.test_fraction < 1.0) {
+        return Err(Error::Config("--test-fraction must be in (0, 1)".into()));
     }
     if let Some(t) = cfg.threads {
         tch::set_num_threads(t as i32);
