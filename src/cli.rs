@@ -297,7 +297,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub ff_mult: Option<u8>,
     /// Intra-op threads for libtorch (default: libtorch's choice)
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// Gradient-norm clipping threshold
     #[arg(long, default_value_t = 1.0)]
@@ -337,7 +337,7 @@ pub struct EmbedArgs {
     /// Inference engine: host = pure-Rust CPU forward pass, tch = libtorch; auto = host on CPU
     #[arg(long, value_enum, default_value = "auto")]
     pub engine: EngineArg,
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// No progress bar
     #[arg(long)]
@@ -354,7 +354,7 @@ pub struct BenchTrainArgs {
     /// Timed forward+backward steps per preset (after one warm-up step)
     #[arg(long, default_value_t = 5)]
     pub steps: usize,
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
@@ -463,7 +463,7 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub no_timing: bool,
     /// libtorch intra-op threads
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// No progress output
     #[arg(long)]
@@ -501,7 +501,7 @@ pub struct ClassifyArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub engine: EngineArg,
     /// libtorch intra-op threads
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// No progress output
     #[arg(long)]

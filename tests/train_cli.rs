@@ -69,10 +69,30 @@ fn train_is_deterministic_resumes_and_embeds() {
             "1e-12",
             "--weight-decay",
             "0",
+            // Regression: a resumed run drew its split again from --seed, so a new seed put the
+            // first run's test rows into training.
+            "--seed",
+            "7",
         ],
     );
     let mr = json(r.join("checkpoint.json"));
     assert_eq!(mr["epochs_done"], 2);
+    assert_eq!(mr["split"], ma["split"], "a resumed run keeps its split");
+    assert_eq!(mr["split_config"], ma["split_config"]);
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    let resume_from = a.join("flowconx_checkpoint.safetensors");
+    let err = train_fails(
+        &dir.path().join("fewer"),
+        &[
+            "--csv".as_ref(),
+            sample.as_os_str(),
+            "--limit".as_ref(),
+            "50".as_ref(),
+            "--resume-checkpoint".as_ref(),
+            resume_from.as_os_str(),
+        ],
+    );
+    assert!(err.contains("resume with the same --csv and --limit (here 50 rows)"), "{err}");
     assert_eq!(mr["labels"], ma["labels"]);
     assert_eq!(mr["normalizer"], ma["normalizer"]);
     let ta = tch::Tensor::read_safetensors(a.join("flowconx_checkpoint.safetensors")).unwrap();
@@ -191,9 +211,13 @@ fn split_seed_keeps_the_split_and_flow_app_loss_is_recorded() {
     assert_eq!(ma["split"], mb["split"], "--split-seed 42 gives the split of --seed 42");
     assert_eq!(mb["split_config"]["seed"], 42);
     assert_eq!(mb["training"]["weights"]["flow_app"], 0.5);
+    // Only the seed differs from `a`: the weights must too.
+    let c = dir.path().join("c");
+    train(&c, &["--seed", "7", "--split-seed", "42"]);
+    assert_eq!(json(c.join("checkpoint.json"))["split"], ma["split"]);
     assert_ne!(
         std::fs::read(a.join("flowconx_checkpoint.safetensors")).unwrap(),
-        std::fs::read(b.join("flowconx_checkpoint.safetensors")).unwrap(),
+        std::fs::read(c.join("flowconx_checkpoint.safetensors")).unwrap(),
         "--seed still changes the weights"
     );
     let (la, lb) = (losses(&json(a.join("history.json"))), losses(&json(b.join("history.json"))));
@@ -275,6 +299,16 @@ fn bad_input_fails_with_one_line_and_no_output() {
         &["--csv".as_ref(), sample.as_os_str(), "--test-fraction".as_ref(), "0".as_ref()],
     );
     assert!(err.contains("--test-fraction must be in (0, 1)"), "{err}");
+    // A negative clip would flip every gradient; 0 threads panicked inside libtorch.
+    for (flag, value, want) in [
+        ("--grad-clip", "-1", "--grad-clip must be > 0"),
+        ("--weight-decay", "5000", "--weight-decay must be ≥ 0"),
+        ("--threads", "0", "must be at least 1"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let err = train_fails(&dir.path().join("out"), &["--csv".as_ref(), sample.as_os_str(), arg.as_ref()]);
+        assert!(err.contains(want), "{flag} {value}: {err}");
+    }
 }
 
 #[test]

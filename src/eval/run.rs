@@ -164,12 +164,9 @@ pub fn resolve_split(
     cfg: &EvaluateConfig,
 ) -> Result<ResolvedSplit> {
     let trained = meta.split_config.mode;
-    let same_rows = same_files(&meta.split.csv, csv) && meta.split.train.len() + meta.split.test.len() == rows.len();
+    let same_rows = meta.split.indexes(csv, rows.len());
     let name = |m: SplitMode| format!("{m:?}").to_lowercase();
     let mode = cfg.split.unwrap_or(trained);
-    if same_rows && meta.split.train.iter().chain(&meta.split.test).any(|&i| i >= rows.len()) {
-        return Err(Error::Config("the checkpoint's stored split does not fit these rows".into()));
-    }
     if same_rows && mode == trained {
         return Ok(ResolvedSplit {
             split: Split { train: meta.split.train.clone(), test: meta.split.test.clone() },
@@ -185,16 +182,6 @@ pub fn resolve_split(
         split.test.iter().filter(|i| trained_rows.contains(i)).count()
     });
     Ok(ResolvedSplit { split, kind: name(mode), seed, training_rows_in_test })
-}
-
-/// Whether `given` names the files training read (as written, or the same files resolved).
-fn same_files(stored: &[String], given: &[PathBuf]) -> bool {
-    let resolved = |p: &Path| std::fs::canonicalize(p).ok();
-    stored.len() == given.len()
-        && stored
-            .iter()
-            .zip(given)
-            .all(|(s, g)| Path::new(s) == g.as_path() || resolved(Path::new(s)).is_some_and(|a| Some(a) == resolved(g)))
 }
 
 fn split_info(rows: &[FlowRow], r: &ResolvedSplit, eval_train: usize, eval_test: usize) -> SplitInfo {

@@ -77,6 +77,20 @@ impl ModelOverrides {
 }
 
 impl ModelConfig {
+    /// Why these dimensions cannot build a model (attention heads that are 0 or do not divide
+    /// their width), checked before building: a hand-edited `checkpoint.json` must fail with a
+    /// message, not a panic.
+    pub fn shape_error(&self) -> Option<String> {
+        for (what, width, heads) in
+            [("hidden", self.app.hidden, self.app.heads), ("fusion", self.fusion.dim, self.fusion.heads)]
+        {
+            if heads < 1 || width < 1 || width % heads != 0 {
+                return Some(format!("{heads} attention heads do not divide the {what} width {width}"));
+            }
+        }
+        None
+    }
+
     /// The preset with `o` applied (the fusion's condition width follows the BiGRU's).
     pub fn build(size: ModelSize, o: ModelOverrides, services: usize, conditions: usize) -> Self {
         let mut cfg = Self::preset(size, services, conditions, 1.0);
@@ -209,6 +223,21 @@ mod tests {
     use super::*;
     use crate::dataset::labels::LabelMaps;
     use crate::dataset::tensorize::Normalizer;
+
+    #[test]
+    fn shape_error_catches_heads_that_cannot_build() {
+        let ok = ModelConfig::build(ModelSize::Small, ModelOverrides::default(), 3, 2);
+        assert_eq!(ok.shape_error(), None);
+        let mut zero = ok.clone();
+        zero.app.heads = 0;
+        assert_eq!(
+            zero.shape_error(),
+            Some(format!("0 attention heads do not divide the hidden width {}", ok.app.hidden))
+        );
+        let mut odd = ok.clone();
+        odd.fusion.heads = odd.fusion.dim + 1;
+        assert!(odd.shape_error().is_some_and(|e| e.contains("fusion width")));
+    }
     use crate::features::schema::FlowRow;
     use tch::{Device, Kind};
 

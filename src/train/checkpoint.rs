@@ -33,6 +33,20 @@ pub struct StoredSplit {
     pub test_captures: Vec<String>,
 }
 
+impl StoredSplit {
+    /// Whether `rows` rows read from `csv` are the rows this split indexes: the same files
+    /// (as written, or resolved to the same files) and as many rows.
+    pub fn indexes(&self, csv: &[PathBuf], rows: usize) -> bool {
+        let resolved = |p: &Path| std::fs::canonicalize(p).ok();
+        self.train.len() + self.test.len() == rows
+            && self.train.iter().chain(&self.test).all(|&i| i < rows)
+            && self.csv.len() == csv.len()
+            && self.csv.iter().zip(csv).all(|(s, g)| {
+                Path::new(s) == g.as_path() || resolved(Path::new(s)).is_some_and(|a| Some(a) == resolved(g))
+            })
+    }
+}
+
 /// Contents of `checkpoint.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointMeta {
@@ -192,6 +206,9 @@ pub fn load_model(path: &Path, device: Device) -> Result<(CheckpointMeta, nn::Va
     let meta: CheckpointMeta = read_json(&meta_path)?;
     if meta.format != FORMAT {
         return Err(Error::input(&meta_path, format!("unsupported checkpoint format `{}`", meta.format)));
+    }
+    if let Some(why) = meta.model.shape_error() {
+        return Err(Error::input(&meta_path, format!("bad model config: {why}")));
     }
     let mut vs = nn::VarStore::new(device);
     let model = FlowConX::new(vs.root(), &meta.model);

@@ -139,6 +139,11 @@ mod tests {
         assert!((got - (c0 - 0.5).powi(2)).abs() < 1e-6, "{got}");
         // Below the margin: no cost. An absent class's (zero) prototype is never the nearest.
         assert_eq!(val(&outlier_margin(&t2(&[-1.0, 0.0], 1, 2), &three(), &labels, 3, 0.5)), 0.0);
+        // With a margin below 0 the masking matters: outlier (−1, −1)/√2 has cosines −0.949 and
+        // −0.707 to the present classes; the absent class's zero prototype (cosine 0) must not count.
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let got = val(&outlier_margin(&t2(&[-h as f32, -h as f32], 1, 2), &three(), &labels, 3, -1.0));
+        assert!((got - (1.0 - h).powi(2)).abs() < 1e-6, "{got}");
         // Unlabelled rows build no prototype; nothing labelled → 0.
         let none = Tensor::from_slice(&[-1i64, -1, -1]);
         assert_eq!(val(&outlier_margin(&out, &three(), &none, 3, 0.5)), 0.0);

@@ -13,7 +13,7 @@ use crate::dataset::labels::LabelMaps;
 use crate::dataset::load::{load_rows, LoadConfig};
 use crate::dataset::reservoir::priority;
 use crate::dataset::rng::SplitMix;
-use crate::dataset::split::{captures_of, split_rows, SplitConfig};
+use crate::dataset::split::{captures_of, split_rows, Split, SplitConfig};
 use crate::dataset::tensorize::Normalizer;
 use crate::error::{Error, Result};
 use crate::features::schema::FlowRow;
@@ -225,7 +225,8 @@ fn cap(idx: &[usize], max: Option<usize>, seed: u64) -> Vec<usize> {
     }
 }
 
-/// The model and its optimiser state, fresh or from `--resume-checkpoint`.
+/// The model, fresh or from `--resume-checkpoint` (its weights, label maps and normaliser; the
+/// optimiser starts afresh: tch exposes no AdamW state to save).
 struct Setup {
     vs: nn::VarStore,
     model: FlowConX,
@@ -270,7 +271,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         return Err(Error::Config("--time-bins and --cond-hidden must be ≥ 1".into()));
     }
     let shape = ModelConfig::build(cfg.model_size, *o, 1, 1);
-    if shape.app.hidden % shape.app.heads != 0 || shape.fusion.dim % shape.fusion.heads != 0 {
+    if shape.shape_error().is_some() {
         return Err(Error::Config(format!("--heads must divide the hidden size ({})", shape.app.hidden)));
     }
     if cfg.resume_checkpoint.is_some() && !o.is_empty() {
@@ -282,6 +283,17 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     }
     if cfg.outliers.is_some() && cfg.outlier_batch == 0 {
         return Err(Error::Config("--outlier-batch must be ≥ 1".into()));
+    }
+    // A negative clip would flip every gradient, 0 zero them; the decoupled decay multiplies the
+    // weights by 1 − lr·wd, which must stay in (0, 1].
+    if !(cfg.grad_clip.is_finite() && cfg.grad_clip > 0.0) {
+        return Err(Error::Config("--grad-clip must be > 0".into()));
+    }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        return Err(Error::Config("--lr must be > 0".into()));
+    }
+    if !(cfg.weight_decay.is_finite() && cfg.weight_decay >= 0.0 && cfg.lr * cfg.weight_decay < 1.0) {
+        return Err(Error::Config("--weight-decay must be ≥ 0, with --lr × --weight-decay < 1".into()));
     }
     if !(0.0..1.0).contains(&cfg.ema_decay) {
         return Err(Error::Config("--ema-decay must be in [0, 1)".into()));
@@ -297,7 +309,27 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     tch::manual_seed(cfg.seed as i64);
     let device = cfg.device.resolve()?;
     let rows = load_rows(&cfg.load)?;
-    let split = split_rows(&rows, &cfg.split);
+    // A resumed model goes on with the split it was trained on: drawing it again (another seed,
+    // fraction or file) could put its test rows into training.
+    let (split, split_config) = match &cfg.resume_checkpoint {
+        Some(path) => {
+            let meta_path = checkpoint::checkpoint_dir(path).join(checkpoint::META_FILE);
+            let meta: CheckpointMeta = checkpoint::read_json(&meta_path)?;
+            if !meta.split.indexes(&cfg.load.csv, rows.len()) {
+                return Err(Error::input(
+                    &meta_path,
+                    format!(
+                        "its split indexes {} rows of {}; resume with the same --csv and --limit (here {} rows)",
+                        meta.split.train.len() + meta.split.test.len(),
+                        meta.split.csv.join(", "),
+                        rows.len()
+                    ),
+                ));
+            }
+            (Split { train: meta.split.train, test: meta.split.test }, meta.split_config)
+        }
+        None => (split_rows(&rows, &cfg.split), cfg.split.clone()),
+    };
     if split.train.is_empty() {
         return Err(Error::Config("the split left no training rows".into()));
     }
@@ -460,7 +492,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
             normalizer: s.norm.clone(),
             labels: s.labels.clone(),
             training: serde_json::to_value(cfg).map_err(|e| Error::Config(e.to_string()))?,
-            split_config: cfg.split.clone(),
+            split_config: split_config.clone(),
             split: stored_split.clone(),
             epochs_done: s.epochs_before + epoch + 1,
             resumed_from: s.resumed_from.clone(),
