@@ -78,6 +78,11 @@ fn train_is_deterministic_resumes_and_embeds() {
     let mr = json(r.join("checkpoint.json"));
     assert_eq!(mr["epochs_done"], 2);
     assert_eq!(mr["split"], ma["split"], "a resumed run keeps its split");
+    // Its history holds the first run's epoch, then the resumed one.
+    let hr = json(r.join("history.json"));
+    let epochs: Vec<u64> = hr["epochs"].as_array().unwrap().iter().map(|e| e["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(epochs, vec![1, 2]);
+    assert_eq!(hr["epochs"][0]["losses"], ha["epochs"][0]["losses"]);
     assert_eq!(mr["split_config"], ma["split_config"]);
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
     let resume_from = a.join("flowconx_checkpoint.safetensors");

@@ -389,7 +389,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         augment_crop: cfg.augment_crop,
         train_rows: split.train.len(),
         test_rows: split.test.len(),
-        epochs: Vec::new(),
+        epochs: earlier_epochs(cfg, s.epochs_before),
     };
     let stored_split = StoredSplit {
         csv: cfg.load.csv.iter().map(|p| p.display().to_string()).collect(),
@@ -506,6 +506,17 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
         }
     }
     Ok(TrainSummary { history, labels: s.labels, device, parameters })
+}
+
+/// The epochs of the resumed run's `history.json` (up to the checkpoint's epoch), so a resumed
+/// history reads as one run; none for a fresh run or when that file is missing or unreadable.
+fn earlier_epochs(cfg: &TrainConfig, epochs_before: usize) -> Vec<EpochRecord> {
+    let Some(path) = &cfg.resume_checkpoint else { return Vec::new() };
+    let file = checkpoint::checkpoint_dir(path).join("history.json");
+    match checkpoint::read_json::<History>(&file) {
+        Ok(h) => h.epochs.into_iter().filter(|e| e.epoch <= epochs_before).collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn quick_knn(s: &Setup, rows: &[FlowRow], train: &[usize], test: &[usize], device: Device) -> Result<Option<f64>> {
