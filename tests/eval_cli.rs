@@ -296,3 +296,69 @@ fn bad_inputs_fail_cleanly_without_output() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn classify_scores_against_the_stored_prototypes() {
+    // Regression: classify built its prototypes from the capped reference sample, while the
+    // threshold it applies was set against the prototypes of every training row. With 3
+    // reference rows per service the two differ; `similarity` must use the stored ones.
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    ok(bin()
+        .args(["train", "--csv", SAMPLE, "--device", "cpu", "--threads", "1", "--epochs", "1", "--batch-size", "48"])
+        .args(["--memory-per-class", "32", "--reference-per-service", "3", "--quiet", "--output-dir"])
+        .arg(&ck)
+        .output()
+        .unwrap());
+    let reference = tch::Tensor::read_safetensors(ck.join("reference.safetensors")).unwrap();
+    let get = |name: &str| {
+        let t = &reference.iter().find(|(n, _)| n == name).unwrap().1;
+        let (r, d) = t.size2().unwrap();
+        let v = Vec::<f32>::try_from(t.contiguous().view([-1])).unwrap();
+        (0..r as usize).map(|i| v[i * d as usize..(i + 1) * d as usize].to_vec()).collect::<Vec<_>>()
+    };
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (n(a) * n(b))
+    };
+    let (protos, refs) = (get("prototypes"), get("z_flow"));
+    // The reference rows' own means are not all the stored prototypes, or the test could not tell.
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(ck.join("reference.json")).unwrap()).unwrap();
+    let names =
+        |key: &str| meta[key].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let (ref_services, proto_services) = (names("services"), names("prototype_services"));
+    let differ = proto_services.iter().zip(&protos).any(|(svc, p)| {
+        let mut mean = vec![0f32; p.len()];
+        for (r, _) in refs.iter().zip(&ref_services).filter(|(_, s)| *s == svc) {
+            mean.iter_mut().zip(r).for_each(|(m, x)| *m += x);
+        }
+        cosine(&mean, p) < 0.9999
+    });
+    assert!(differ, "3 reference rows per service should not average to every stored prototype");
+
+    let emb = dir.path().join("emb.csv");
+    ok(bin()
+        .args(["embed", "--quiet", "--csv", SAMPLE, "--checkpoint"])
+        .arg(&ck)
+        .arg("--output")
+        .arg(&emb)
+        .output()
+        .unwrap());
+    let z: Vec<Vec<f32>> =
+        csv_rows_any(&emb).iter().map(|r| r[3..].iter().map(|v| v.parse().unwrap()).collect()).collect();
+    let v = dir.path().join("v.csv");
+    classify(&ck, &root(SAMPLE), &v, &[]);
+    let rows = csv_rows(&v);
+    assert_eq!(rows.len(), z.len());
+    for (r, zr) in rows.iter().zip(&z) {
+        let want = protos.iter().map(|p| cosine(zr, p)).fold(f32::MIN, f32::max);
+        let got: f32 = r[9].parse().unwrap();
+        assert!((got - want).abs() < 1e-4, "similarity {got}, stored prototypes give {want}");
+    }
+}
+
+/// Every record of a CSV with a header, as strings.
+fn csv_rows_any(p: &Path) -> Vec<Vec<String>> {
+    csv::Reader::from_path(p).unwrap().records().map(|x| x.unwrap().iter().map(String::from).collect()).collect()
+}
