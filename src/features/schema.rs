@@ -365,10 +365,10 @@ impl<R: Read> RowReader<R> {
     pub fn next_row(&mut self) -> Result<Option<FlowRow>> {
         match self.inner.read_record(&mut self.record) {
             Ok(false) => Ok(None),
-            Ok(true) => {
-                let line = self.line();
-                row_from_record(&self.record, &self.map).map(Some).map_err(|msg| Error::line(&self.path, line, msg))
-            }
+            // The line only on error: counting it reads the file up to the row.
+            Ok(true) => row_from_record(&self.record, &self.map)
+                .map(Some)
+                .map_err(|msg| Error::line(&self.path, self.line(), msg)),
             Err(e) => {
                 let line = line_of(&self.path, e.position());
                 Err(Error::line(&self.path, line, csv_error_message(&e)))
