@@ -237,10 +237,24 @@ struct Setup {
     epochs_before: usize,
 }
 
-fn setup(cfg: &TrainConfig, rows: &[FlowRow], train_idx: &[usize], device: Device) -> Result<Setup> {
+/// The model and the split it trains on. A resumed model goes on with the split stored beside
+/// it: drawing it again (another seed, fraction or file) could put its test rows into training.
+fn setup(cfg: &TrainConfig, rows: &[FlowRow], device: Device) -> Result<(Setup, Split, SplitConfig)> {
     if let Some(path) = &cfg.resume_checkpoint {
         let (meta, vs, model) = checkpoint::load_model(path, device)?;
-        return Ok(Setup {
+        if !meta.split.indexes(&cfg.load.csv, rows.len()) {
+            return Err(Error::input(
+                checkpoint::checkpoint_dir(path).join(checkpoint::META_FILE),
+                format!(
+                    "its split indexes {} rows of {}; resume with the same --csv and --limit (here {} rows)",
+                    meta.split.train.len() + meta.split.test.len(),
+                    meta.split.csv.join(", "),
+                    rows.len()
+                ),
+            ));
+        }
+        let split = Split { train: meta.split.train, test: meta.split.test };
+        let s = Setup {
             vs,
             model,
             cfg: meta.model,
@@ -248,14 +262,21 @@ fn setup(cfg: &TrainConfig, rows: &[FlowRow], train_idx: &[usize], device: Devic
             norm: meta.normalizer,
             resumed_from: Some(path.display().to_string()),
             epochs_before: meta.epochs_done,
-        });
+        };
+        return Ok((s, split, meta.split_config));
     }
-    let labels = LabelMaps::fit(train_idx.iter().map(|&i| &rows[i]));
+    let split = split_rows(rows, &cfg.split);
+    if split.train.is_empty() {
+        return Err(Error::Config("the split left no training rows".into()));
+    }
+    let train = || split.train.iter().map(|&i| &rows[i]);
+    let labels = LabelMaps::fit(train());
     let mcfg = ModelConfig::build(cfg.model_size, cfg.model_overrides, labels.services.len(), labels.conditions.len());
-    let norm = Normalizer::fit(train_idx.iter().map(|&i| &rows[i]), &mcfg.features);
+    let norm = Normalizer::fit(train(), &mcfg.features);
     let vs = nn::VarStore::new(device);
     let model = FlowConX::new(vs.root(), &mcfg);
-    Ok(Setup { vs, model, cfg: mcfg, labels, norm, resumed_from: None, epochs_before: 0 })
+    let s = Setup { vs, model, cfg: mcfg, labels, norm, resumed_from: None, epochs_before: 0 };
+    Ok((s, split, cfg.split.clone()))
 }
 
 pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
@@ -309,31 +330,7 @@ pub fn train(cfg: &TrainConfig) -> Result<TrainSummary> {
     tch::manual_seed(cfg.seed as i64);
     let device = cfg.device.resolve()?;
     let rows = load_rows(&cfg.load)?;
-    // A resumed model goes on with the split it was trained on: drawing it again (another seed,
-    // fraction or file) could put its test rows into training.
-    let (split, split_config) = match &cfg.resume_checkpoint {
-        Some(path) => {
-            let meta_path = checkpoint::checkpoint_dir(path).join(checkpoint::META_FILE);
-            let meta: CheckpointMeta = checkpoint::read_json(&meta_path)?;
-            if !meta.split.indexes(&cfg.load.csv, rows.len()) {
-                return Err(Error::input(
-                    &meta_path,
-                    format!(
-                        "its split indexes {} rows of {}; resume with the same --csv and --limit (here {} rows)",
-                        meta.split.train.len() + meta.split.test.len(),
-                        meta.split.csv.join(", "),
-                        rows.len()
-                    ),
-                ));
-            }
-            (Split { train: meta.split.train, test: meta.split.test }, meta.split_config)
-        }
-        None => (split_rows(&rows, &cfg.split), cfg.split.clone()),
-    };
-    if split.train.is_empty() {
-        return Err(Error::Config("the split left no training rows".into()));
-    }
-    let s = setup(cfg, &rows, &split.train, device)?;
+    let (s, split, split_config) = setup(cfg, &rows, device)?;
     // Outlier rows are read with the training file's column names; their labels are never used.
     let outliers = match &cfg.outliers {
         Some(p) => {
