@@ -170,29 +170,39 @@ fn per_capture(
     knn: &[u32],
     raw: Option<&[u32]>,
 ) -> Vec<CaptureScore> {
-    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, &c) in test.capture.iter().enumerate().filter(|(_, c)| !c.is_empty()) {
-        groups.entry(c).or_default().push(i);
-    }
+    let groups = group_rows(test.capture.iter().copied().enumerate().filter(|(_, c)| !c.is_empty()));
     if groups.len() > PER_CAPTURE_MAX {
         return Vec::new();
     }
     groups
         .into_iter()
         .map(|(capture, idx)| {
-            let pick = |v: &[u32]| idx.iter().map(|&i| v[i]).collect::<Vec<u32>>();
-            let (truth, called) = (pick(test.service), pick(knn));
+            let (truth, called) = (pick(test.service, &idx), pick(knn, &idx));
             CaptureScore {
                 capture: capture.to_string(),
-                app: majority(&pick(test.app), apps),
+                app: majority(&pick(test.app, &idx), apps),
                 rows: idx.len(),
                 knn_accuracy: accuracy(&called, &truth),
-                raw_knn_accuracy: raw.and_then(|r| accuracy(&pick(r), &truth)),
+                raw_knn_accuracy: raw.and_then(|r| accuracy(&pick(r, &idx), &truth)),
                 predicted: verdict_counts(&called, services),
                 service: majority(&truth, services),
             }
         })
         .collect()
+}
+
+/// Row indices by key, keys in order.
+fn group_rows<K: Ord>(keyed: impl IntoIterator<Item = (usize, K)>) -> BTreeMap<K, Vec<usize>> {
+    let mut groups: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+    for (i, k) in keyed {
+        groups.entry(k).or_default().push(i);
+    }
+    groups
+}
+
+/// The values at `idx`.
+fn pick(v: &[u32], idx: &[usize]) -> Vec<u32> {
+    idx.iter().map(|&i| v[i]).collect()
 }
 
 /// The most frequent id (ties: the smaller id, so it is deterministic).
@@ -225,13 +235,8 @@ fn loao_metrics(loao: &LeaveOneApp, train: &Side, services: &LabelSet, apps: &La
     }
     let others =
         |service: u32, app: u32| service_apps.get(&service).map_or(0, |set| set.iter().filter(|&&a| a != app).count());
-    let pick = |v: &[u32], idx: &[usize]| idx.iter().map(|&i| v[i]).collect::<Vec<u32>>();
     let answerable: Vec<usize> = (0..loao.app.len()).filter(|&i| others(loao.truth[i], loao.app[i]) > 0).collect();
-    let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (i, &a) in loao.app.iter().enumerate() {
-        groups.entry(a).or_default().push(i);
-    }
-    let per_app = groups
+    let per_app = group_rows(loao.app.iter().copied().enumerate())
         .into_iter()
         .map(|(app, idx)| {
             let (truth, called) = (pick(&loao.truth, &idx), pick(&loao.predicted, &idx));
