@@ -31,12 +31,19 @@ fn train(out: &Path) {
         .unwrap());
 }
 
-fn csv_rows(p: &Path) -> Vec<Vec<String>> {
+/// A CSV's header and records, as strings.
+fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(p).unwrap();
     let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    (h, r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect())
+}
+
+/// The verdict rows of a `classify` output, once its header is checked.
+fn csv_rows(p: &Path) -> Vec<Vec<String>> {
+    let (h, rows) = read_csv(p);
     let base = "capture,src,sport,dst,dport,proto,window_start,predicted_service,nearest_app,similarity";
     assert!(h.join(",") == base || h.join(",") == format!("{base},energy"), "header {h:?}");
-    r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect()
+    rows
 }
 
 /// `flowconx classify --device cpu --quiet [extra] --checkpoint ck --input input --output out`, which must succeed.
@@ -346,7 +353,7 @@ fn classify_scores_against_the_stored_prototypes() {
         .output()
         .unwrap());
     let z: Vec<Vec<f32>> =
-        csv_rows_any(&emb).iter().map(|r| r[3..].iter().map(|v| v.parse().unwrap()).collect()).collect();
+        read_csv(&emb).1.iter().map(|r| r[3..].iter().map(|v| v.parse().unwrap()).collect()).collect();
     let v = dir.path().join("v.csv");
     classify(&ck, &root(SAMPLE), &v, &[]);
     let rows = csv_rows(&v);
@@ -356,9 +363,4 @@ fn classify_scores_against_the_stored_prototypes() {
         let got: f32 = r[9].parse().unwrap();
         assert!((got - want).abs() < 1e-4, "similarity {got}, stored prototypes give {want}");
     }
-}
-
-/// Every record of a CSV with a header, as strings.
-fn csv_rows_any(p: &Path) -> Vec<Vec<String>> {
-    csv::Reader::from_path(p).unwrap().records().map(|x| x.unwrap().iter().map(String::from).collect()).collect()
 }
