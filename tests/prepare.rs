@@ -3,7 +3,7 @@ mod common;
 use common::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn services_by_capture(out: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let (ci, si) = (column(out, "capture"), column(out, "service"));
@@ -258,13 +258,8 @@ fn truncated_gzip_names_file_and_offset() {
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
     std::fs::write(input.join("flows-20221031.csv.gz"), &bytes[..bytes.len() / 2]).unwrap();
-    let out = dir.path().join("o.csv");
-    let err = failed_with(
-        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
-        "flows-20221031.csv.gz",
-    );
+    let err = prepare_cesnet_fails(dir.path(), "flows-20221031.csv.gz");
     assert!(err.contains("offset"), "{err}");
-    only_files(dir.path(), &["in"]);
 }
 
 #[test]
@@ -344,8 +339,20 @@ fn cesnet_sample_text() -> String {
     text
 }
 
-/// `dir/in/flows-20221031.csv.gz` holding `text`; returns `dir/in`.
-fn write_cesnet_day(dir: &Path, text: &str) -> PathBuf {
+/// `prepare-cesnet --input dir/in --output dir/o.csv`, which must fail with one error line naming
+/// `needle` and leave nothing but `dir/in` behind; its stderr.
+fn prepare_cesnet_fails(dir: &Path, needle: &str) -> String {
+    let (input, out) = (dir.join("in"), dir.join("o.csv"));
+    let err = failed_with(
+        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
+        needle,
+    );
+    only_files(dir, &["in"]);
+    err
+}
+
+/// `dir/in/flows-20221031.csv.gz` holding `text`.
+fn write_cesnet_day(dir: &Path, text: &str) {
     use flate2::{write::GzEncoder, Compression};
     let input = dir.join("in");
     std::fs::create_dir(&input).unwrap();
@@ -353,7 +360,6 @@ fn write_cesnet_day(dir: &Path, text: &str) -> PathBuf {
         GzEncoder::new(std::fs::File::create(input.join("flows-20221031.csv.gz")).unwrap(), Compression::fast());
     gz.write_all(text.as_bytes()).unwrap();
     gz.finish().unwrap();
-    input
 }
 
 #[test]
@@ -374,13 +380,8 @@ fn cesnet_first_row_without_labels_is_an_error() {
         writer.write_record(&fields).unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let input = write_cesnet_day(dir.path(), &String::from_utf8(writer.into_inner().unwrap()).unwrap());
-    let out = dir.path().join("o.csv");
-    failed_with(
-        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
-        "flows-20221031.csv.gz: line 2: CATEGORY `` (APP ``) has no service",
-    );
-    only_files(dir.path(), &["in"]);
+    write_cesnet_day(dir.path(), &String::from_utf8(writer.into_inner().unwrap()).unwrap());
+    prepare_cesnet_fails(dir.path(), "flows-20221031.csv.gz: line 2: CATEGORY `` (APP ``) has no service");
 }
 
 #[test]
@@ -390,11 +391,6 @@ fn garbled_cesnet_row_names_file_and_line() {
     let mut lines: Vec<&str> = text.lines().collect();
     let cut = lines[5].rsplitn(3, ',').nth(2).unwrap().to_string(); // drop the last two fields
     lines[5] = &cut;
-    let input = write_cesnet_day(dir.path(), &lines.join("\n"));
-    let out = dir.path().join("o.csv");
-    failed_with(
-        &run(&["prepare-cesnet", "--input", input.to_str().unwrap(), "--output", out.to_str().unwrap()]),
-        "flows-20221031.csv.gz: line 6: malformed record",
-    );
-    only_files(dir.path(), &["in"]);
+    write_cesnet_day(dir.path(), &lines.join("\n"));
+    prepare_cesnet_fails(dir.path(), "flows-20221031.csv.gz: line 6: malformed record");
 }
